@@ -1,0 +1,17 @@
+"""The one place ARNs are built."""
+
+from __future__ import annotations
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+def arn(service: str, resource: str, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+    """arn:aws:<service>:<region>:<account>:<resource>, e.g. resource 'training-job/my-job'."""
+    return f"arn:aws:{service}:{region}:{account_id}:{resource}"
+
+
+def sagemaker_arn(resource_type: str, name: str, region: str = DEFAULT_REGION,
+                  account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+    # SageMaker lower-cases resource names in its ARNs.
+    return arn("sagemaker", f"{resource_type}/{name.lower()}", region, account_id)

@@ -1,0 +1,53 @@
+"""What every labcloud service shares while a server runs: where it lives, its settings, its store,
+clients that talk to the server itself, and the processes it has started."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labcloud.arns import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from labcloud.settings import Settings
+from labcloud.store import Store
+
+
+@dataclass
+class LabContext:
+    endpoint_url: str
+    state_dir: Path | None
+    work_dir: Path  # job and endpoint working folders (inside state_dir when there is one)
+    settings: Settings = field(default_factory=Settings)
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+
+    def __post_init__(self):
+        self.store = Store(self.state_dir)
+        self._clients: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self.shutting_down = threading.Event()
+        self.ready = threading.Event()  # set once every service has loaded its state
+
+    def client(self, service: str):
+        """A boto3 client for this server itself: labcloud's own S3 and Logs writes go over the wire like a
+        learner's, so the journal that makes them durable sees them too."""
+        with self._lock:
+            if service not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                self._clients[service] = boto3.session.Session().client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    aws_access_key_id="labcloud",
+                    aws_secret_access_key="labcloud",
+                    config=Config(retries={"max_attempts": 2}, max_pool_connections=32,
+                                  s3={"addressing_style": "path"}),
+                )
+            return self._clients[service]
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("LABCLOUD_STATE_DIR") or Path.home() / ".labcloud")

@@ -1,0 +1,48 @@
+"""The environment a client needs to talk to labcloud: endpoint, region, credentials, SDK quiet."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+REGION = "us-east-1"
+
+_TELEMETRY_OPT_OUT = """\
+SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
+def _sdk_config_file() -> str:
+    # The SageMaker SDK v2 reports usage to an AWS host unless a config file opts out.
+    path = Path(tempfile.gettempdir()) / "labcloud-sagemaker-config.yaml"
+    if not path.exists() or path.read_text() != _TELEMETRY_OPT_OUT:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(_TELEMETRY_OPT_OUT)
+        os.replace(tmp, path)
+    return str(path)
+
+
+def client_environment(url: str) -> dict[str, str]:
+    """The variables that point boto3, the SageMaker SDK and localstack-client at labcloud."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "labcloud",
+        "AWS_SECRET_ACCESS_KEY": "labcloud",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": _sdk_config_file(),
+        "LABCLOUD_PORT": url.rsplit(":", 1)[-1].rstrip("/"),
+    }
+
+
+def configure(url: str) -> None:
+    os.environ.update(client_environment(url))
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)

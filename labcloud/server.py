@@ -1,0 +1,128 @@
+"""Running the gateway: build the services, replay durable state, serve until told to stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from labcloud.context import LabContext
+
+log = logging.getLogger("labcloud")
+
+
+def _moto_app():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+class LabServer:
+    """The gateway, the services behind it and the HTTP server, as one thing to start and stop."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: str | os.PathLike | None = None):
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+        from labcloud.gateway import Gateway
+        from labcloud.journal import Journal, replay
+        from labcloud.services.sagemaker.models import SageMakerBackend
+        from labcloud.services.sagemaker.responses import SageMakerResponse
+
+        self.state_dir = Path(state_dir).resolve() if state_dir else None
+        if self.state_dir:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            work_dir = self.state_dir / "work"
+        else:
+            work_dir = Path(tempfile.mkdtemp(prefix="labcloud-"))
+        work_dir.mkdir(parents=True, exist_ok=True)
+
+        self.http = make_server(host, port, app=None, threaded=True, request_handler=MotoRequestHandler)
+        self.http.daemon_threads = True
+        self.port = self.http.server_port
+        self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
+        self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=work_dir)
+
+        moto_app = _moto_app()
+        journal = None
+        if self.state_dir:
+            journal_path = self.state_dir / "moto-journal.bin"
+            replayed = replay(journal_path, moto_app)
+            if replayed:
+                log.info("replayed %d requests from %s", replayed, journal_path)
+            journal = Journal(journal_path)
+        self.journal = journal
+        self.backend = SageMakerBackend(self.ctx)
+        runtime = self._runtime()
+        self.http.app = Gateway(self.ctx, SageMakerResponse(self.backend), runtime, moto_app, journal)
+        self._thread = None
+        self._stopped = threading.Event()
+
+    def _runtime(self):
+        try:
+            from labcloud.services.sagemaker_runtime.responses import RuntimeResponse
+        except ModuleNotFoundError:
+            return None
+        return RuntimeResponse(self.ctx, self.backend)
+
+    def _write_server_file(self) -> None:
+        if self.state_dir:
+            info = {"pid": os.getpid(), "url": self.url, "port": self.port}
+            (self.state_dir / "server.json").write_text(json.dumps(info))
+
+    def start_in_thread(self) -> "LabServer":
+        """Serve from a background thread; returns once every service has loaded its state."""
+        self._write_server_file()
+        self._thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="labcloud-http", daemon=True)
+        self._thread.start()
+        # Families resume their work once the HTTP server answers, since they talk to it (S3, Logs).
+        from labcloud import bootstrap
+
+        bootstrap.ensure_defaults(self.ctx)
+        self.backend.start()
+        self.ctx.ready.set()
+        return self
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+    def stop(self) -> None:
+        """Stop serving, then stop every process the services started."""
+        if self._stopped.is_set():
+            return
+        self.ctx.shutting_down.set()
+        self.http.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.backend.shutdown()
+        if self.journal:
+            self.journal.close()
+        self.http.server_close()
+        if self.state_dir:
+            try:
+                (self.state_dir / "server.json").unlink()
+            except FileNotFoundError:
+                pass
+        self._stopped.set()
+
+
+def serve(host: str, port: int, state_dir: str | None) -> None:
+    """`labcloud up`: serve in the foreground; Ctrl-C or SIGTERM stops the server and all it started."""
+    server = LabServer(host, port, state_dir)
+
+    def on_signal(signum, frame):
+        # stop() joins threads: run it off the signal handler.
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"labcloud {server.url} (state: {server.state_dir or 'in memory'})", flush=True)
+    server.start_in_thread()
+    server.wait()
+    print("labcloud stopped", flush=True)

@@ -1,0 +1,1 @@
+"""labcloud's own AWS services; every other service is moto's."""

@@ -1,0 +1,1 @@
+"""SageMaker's control plane: training, hosting, transform, ... as labcloud runs them."""

@@ -1,0 +1,1 @@
+"""sagemaker-runtime: InvokeEndpoint routed to the model-server processes of an endpoint."""
