@@ -101,6 +101,7 @@ class GradeReport:
     student: str
     score: float
     max_score: float
+    autograded_score: float  # code (test) cells only: what the autograder alone decides
     autograded_max: float
     needs_manual_grade: bool
     unexpected_errors: list[str] = field(default_factory=list)
@@ -148,16 +149,18 @@ def report(api, lab: str, student: str) -> GradeReport:
 
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         submission = gb.find_submission(lab, student)
-        autograded_max = 0.0
+        autograded_score = autograded_max = 0.0
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 if grade.cell_type == "code":
+                    autograded_score += grade.score
                     autograded_max += grade.max_score
         result = GradeReport(
             lab=lab,
             student=student,
             score=float(submission.score),
             max_score=float(submission.max_score),
+            autograded_score=autograded_score,
             autograded_max=autograded_max,
             needs_manual_grade=bool(submission.needs_manual_grade),
         )

@@ -18,8 +18,11 @@ log = logging.getLogger("labcloud")
 
 
 def _moto_app():
+    from moto.moto_api._internal.models import moto_api_backend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    # moto's state is per process: a server starts from empty and replays its own journal into it.
+    moto_api_backend.reset()
     return DomainDispatcherApplication(create_backend_app)
 
 

@@ -1,0 +1,165 @@
+"""Sphinx extension: the book's lab pages, as learners receive the labs.
+
+For every `labs/<lab>/<lab>.ipynb` (an instructor notebook: nbgrader solution regions, visible and
+hidden tests) this writes `book/labs/<lab>.ipynb` before Sphinx looks for its sources:
+
+1. the instructor notebook runs top to bottom in a scratch copy of its lab folder (any cell error
+   stops the build), so the guided cells show real outputs from labcloud;
+2. nbgrader's own preprocessors then turn it into the student view: solution regions become the
+   release stub, hidden-test regions go, written answers show the release text; answer and test
+   cells (and any cell they changed) lose their outputs, so neither solution code, nor its results,
+   nor hidden tests reach the site.
+
+A page is regenerated only when its lab folder, the course's nbgrader configuration or this file
+changed (a fingerprint is stored beside it); delete `book/` to force a fresh run. The generated
+notebook is marked not to be executed again by myst-nb.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_DIR = Path("book") / "labs"
+NBGRADER_CONFIG = Path("autograder") / "nbgrader_config.py"
+# Files in a lab folder that do not shape the lab (same spirit as nbgrader's CourseDirectory.ignore).
+IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+IGNORED_SUFFIXES = {".pyc"}
+
+STUDENT_VIEW_NOTE = (
+    "```{note}\n"
+    "This page is the lab as learners receive it, run against labcloud: guided cells show their "
+    "output; each answer cell shows the stub you replace with your own code, and the tests you can "
+    "see are the ones you can run yourself. Get the notebook and its files with "
+    "`python -m autograder release <lab>` (or from your instructor).\n"
+    "```"
+)
+
+
+def lab_sources(srcdir: Path) -> list[Path]:
+    """Every instructor notebook `labs/<lab>/<lab>.ipynb`, sorted by lab name."""
+    labs_dir = srcdir / "labs"
+    if not labs_dir.is_dir():
+        return []
+    return sorted(p / f"{p.name}.ipynb" for p in labs_dir.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def _lab_files(lab_dir: Path) -> list[Path]:
+    files = []
+    for path in sorted(lab_dir.rglob("*")):
+        rel = path.relative_to(lab_dir)
+        if any(part in IGNORED_NAMES for part in rel.parts) or path.suffix in IGNORED_SUFFIXES:
+            continue
+        if path.is_file():
+            files.append(path)
+    return files
+
+
+def fingerprint(lab_dir: Path, nbgrader_config: Path) -> str:
+    digest = hashlib.sha256()
+    for path in [*_lab_files(lab_dir), nbgrader_config, Path(__file__)]:
+        digest.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_nbgrader_config(path: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+
+def execute_lab(source: Path, timeout: int | None) -> nbformat.NotebookNode:
+    """Run the instructor notebook in a scratch copy of its lab folder; raise on any cell error."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(source, as_version=4)
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    with tempfile.TemporaryDirectory(prefix=f"lab-{source.stem}-") as scratch:
+        workdir = Path(scratch) / source.parent.name
+        shutil.copytree(source.parent, workdir, ignore=shutil.ignore_patterns(*IGNORED_NAMES, "*.pyc"))
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name=kernel,
+            allow_errors=False,
+            resources={"metadata": {"path": str(workdir)}},
+        )
+        client.execute()
+    return nb
+
+
+def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.NotebookNode:
+    """The notebook as nbgrader's release would give it, keeping outputs only where nothing changed."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+
+    view = copy.deepcopy(nb)
+    before = [cell.source for cell in view.cells]
+    resources: dict = {}
+    for preprocessor in (ClearSolutions, ClearHiddenTests, ClearMarkScheme):
+        view, resources = preprocessor(config=config).preprocess(view, resources)
+    if len(view.cells) != len(before):
+        raise ExtensionError(f"lab {lab}: nbgrader changed the number of cells; cannot map outputs")
+
+    for cell, original in zip(view.cells, before):
+        # Answer and test cells lose their outputs: they came from the solution, not from the stub
+        # a learner starts with (a test's output may even print what the answer should be).
+        graded = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (graded.get("solution") or graded.get("grade") or cell.source != original):
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("nbgrader", None)
+
+    first = view.cells[0] if view.cells else None
+    position = 1 if first is not None and first.cell_type == "markdown" and first.source.startswith("# ") else 0
+    view.cells.insert(position, nbformat.v4.new_markdown_cell(STUDENT_VIEW_NOTE.replace("<lab>", lab)))
+    view.metadata.pop("nbgrader", None)
+    view.metadata.pop("celltoolbar", None)
+    # Outputs are final: myst-nb must render them, not run the stubs.
+    view.metadata["mystnb"] = {"execution_mode": "off"}
+    return view
+
+
+def build_lab_page(source: Path, output: Path, config, timeout: int | None) -> None:
+    lab = source.stem
+    logger.info(f"[lab_pages] running lab {lab} ...")
+    try:
+        executed = execute_lab(source, timeout)
+    except Exception as exc:  # nbclient's CellExecutionError, a timeout, a dead kernel
+        raise ExtensionError(f"lab {lab}: the instructor notebook failed to run:\n{exc}") from exc
+    view = student_view(executed, config, lab)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".ipynb.partial")
+    nbformat.write(view, partial)
+    os.replace(partial, output)
+
+
+def generate_lab_pages(app: Sphinx) -> None:
+    srcdir = Path(app.srcdir)
+    config_path = srcdir / NBGRADER_CONFIG
+    config = load_nbgrader_config(config_path)
+    timeout = app.config.nb_execution_timeout
+    for source in lab_sources(srcdir):
+        output = srcdir / OUTPUT_DIR / source.name
+        stamp = output.with_suffix(".sha256")
+        wanted = fingerprint(source.parent, config_path)
+        if output.is_file() and stamp.is_file() and stamp.read_text().strip() == wanted:
+            logger.info(f"[lab_pages] {source.stem}: up to date")
+            continue
+        build_lab_page(source, output, config, timeout)
+        stamp.write_text(wanted + "\n")
+
+
+def setup(app: Sphinx) -> dict:
+    # builder-inited runs before Sphinx lists its source files, so the pages exist when it looks.
+    app.connect("builder-inited", generate_lab_pages)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,1 @@
+"""labcloud runtime: the SageMaker container contracts (training, serving) as local processes."""

@@ -1,0 +1,53 @@
+"""Small S3 helpers the training runtime shares: split URIs, download a prefix, upload a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an S3 URI: {uri}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def join_key(prefix: str, *parts: str) -> str:
+    return "/".join([prefix.rstrip("/")] + [p.strip("/") for p in parts]) if prefix else "/".join(parts)
+
+
+def list_keys(s3, bucket: str, prefix: str) -> list[dict]:
+    objects = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        objects.extend(page.get("Contents", []))
+    return objects
+
+
+def download_prefix(s3, uri: str, dest: Path) -> int:
+    """Copy every object under the S3 prefix `uri` into `dest`, keeping key suffixes. Returns the count.
+
+    As in SageMaker's File mode, an S3Prefix of `s3://b/data/train` matches `data/train.csv` and
+    `data/train/x.csv`; the part of the key after the prefix's last `/` becomes the local path.
+    """
+    bucket, prefix = split_s3_uri(uri)
+    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    count = 0
+    for obj in list_keys(s3, bucket, prefix):
+        key = obj["Key"]
+        if key.endswith("/"):
+            continue
+        relative = key[len(base):] if prefix.endswith("/") is False else key[len(prefix):]
+        if prefix.endswith("/") is False and key != prefix and not key[len(prefix):].startswith("/"):
+            relative = key[len(base):]
+        elif prefix.endswith("/") is False:
+            relative = key[len(prefix):].lstrip("/") or key.rsplit("/", 1)[-1]
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+        count += 1
+    return count
+
+
+def upload_file(s3, path: Path, uri: str) -> None:
+    bucket, key = split_s3_uri(uri)
+    s3.upload_file(str(path), bucket, key)
