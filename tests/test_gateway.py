@@ -31,13 +31,13 @@ def test_an_unknown_sagemaker_operation_is_refused_in_aws_terms(labcloud_server)
     assert body["__type"] == "UnknownOperationException"
 
 
-def test_a_malformed_body_is_a_validation_error(labcloud_server):
+def test_a_malformed_body_is_a_serialization_error(labcloud_server):
     request = urllib.request.Request(
         labcloud_server.url + "/", data=b"{not json", method="POST",
         headers={"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": "application/x-amz-json-1.1"})
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
-    assert json.loads(info.value.read())["__type"] == "ValidationException"
+    assert json.loads(info.value.read())["__type"] == "SerializationException"
 
 
 def test_other_services_are_moto(labcloud_server):

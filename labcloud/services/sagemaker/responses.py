@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from labcloud.aws_errors import AWSError, UnknownOperationException, ValidationException
+from labcloud.aws_errors import AWSError, SerializationException, UnknownOperationException
 from labcloud.services.sagemaker import wire
 from labcloud.services.sagemaker.validation import validate_request
 
@@ -27,9 +27,9 @@ class SageMakerResponse:
             try:
                 params = json.loads(body or b"{}")
             except ValueError:
-                raise ValidationException("The request body is not valid JSON.") from None
+                raise SerializationException("The request body is not valid JSON.") from None
             if not isinstance(params, dict):
-                raise ValidationException("The request body must be a JSON object.")
+                raise SerializationException("The request body must be a JSON object.")
             handler = self.backend.handler(snake_case(operation))
             validate_request(operation, params)
             if handler is None:
