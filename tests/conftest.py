@@ -18,6 +18,37 @@ from labcloud.environment import client_environment
 REPO = Path(__file__).resolve().parent.parent
 
 
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (Linux /proc), to check that nothing is left behind."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,8 +114,12 @@ def labcloud_server(tmp_path_factory):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        children = descendants(server.process.pid)
         code = server.stop()
         assert code == 0, f"labcloud exited with {code}:\n{server.log()}"
+        left = [pid for pid in children if alive(pid)]
+        assert not left, f"processes left behind by labcloud: {left}"
+        assert not port_open(server.port), f"port {server.port} still open after labcloud stopped"
 
 
 @pytest.fixture(scope="session")

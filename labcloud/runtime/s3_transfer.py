@@ -26,21 +26,19 @@ def list_keys(s3, bucket: str, prefix: str) -> list[dict]:
 def download_prefix(s3, uri: str, dest: Path) -> int:
     """Copy every object under the S3 prefix `uri` into `dest`, keeping key suffixes. Returns the count.
 
-    As in SageMaker's File mode, an S3Prefix of `s3://b/data/train` matches `data/train.csv` and
-    `data/train/x.csv`; the part of the key after the prefix's last `/` becomes the local path.
+    As in SageMaker's File mode, `s3://b/data/train` matches `data/train/x.csv` (kept as `x.csv`) and
+    `data/train.csv` (kept as `train.csv`): keys below a folder keep their path inside it.
     """
     bucket, prefix = split_s3_uri(uri)
-    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    directory = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
     count = 0
     for obj in list_keys(s3, bucket, prefix):
         key = obj["Key"]
         if key.endswith("/"):
             continue
-        relative = key[len(base):] if prefix.endswith("/") is False else key[len(prefix):]
-        if prefix.endswith("/") is False and key != prefix and not key[len(prefix):].startswith("/"):
-            relative = key[len(base):]
-        elif prefix.endswith("/") is False:
-            relative = key[len(prefix):].lstrip("/") or key.rsplit("/", 1)[-1]
+        rest = key[len(prefix):]
+        # A prefix that ends at a folder boundary drops the folder; otherwise keep the file's own name.
+        relative = rest.lstrip("/") if (prefix.endswith("/") or rest.startswith("/")) else key[len(directory):]
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(target))
