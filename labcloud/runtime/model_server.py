@@ -88,10 +88,21 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         log(format % args)
 
 
-def main() -> int:
-    from labcloud.processes import die_with_parent
+def exit_with_parent(parent: int) -> None:
+    """Exit when the platform process that started this one is gone. (PR_SET_PDEATHSIG would fire when the
+    *thread* that started us ends, and labcloud starts containers from short-lived worker threads.)"""
+    import threading
 
-    die_with_parent()
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def main() -> int:
+    exit_with_parent(os.getppid())
     sys.stderr = sys.stdout  # one stream: an undrained stderr pipe can block a process
     port = int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))
     model_dir = os.environ.get("SM_MODEL_DIR", "/opt/ml/model")

@@ -1,0 +1,388 @@
+"""Model-server processes for endpoints and transform jobs: their folders, ports, health and logs, and the
+HTTP calls that go through them.
+
+    ContainerSpec      what CreateModel said about one container (image, model data, environment)
+    prepare_containers download and extract each model.tar.gz (and code tarball) into the container's folder
+    ServingInstance    the containers of one instance, started together; invoke() runs Serial or Direct
+    ContainerProcess   one `python -m labcloud.runtime.model_server` (forked by the launcher when it runs)
+                       with a keep-alive connection pool
+    LogShipper         stdout lines -> CloudWatch Logs, batched, from one background thread
+
+Every call to a container has a timeout (AWS's invocation timeout is 60 s), and a container that exits
+is seen at once: nothing waits forever on a process that is gone.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import os
+import queue
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labcloud.runtime.inference_handlers import framework_for
+from labcloud.runtime.job_logs import ensure_log_stream
+from labcloud.runtime.launcher import LauncherUnavailable, shared_launcher
+
+INVOCATION_TIMEOUT_SECONDS = float(os.environ.get("LABCLOUD_INVOCATION_TIMEOUT_SECONDS") or 60)
+STOP_GRACE_SECONDS = 5.0
+_LAST_LINES = 30
+MODEL_SERVER_MODULE = "labcloud.runtime.model_server"
+
+
+class ContainerError(Exception):
+    """A container answered with a non-2xx status."""
+
+    def __init__(self, container: "ContainerProcess", status: int, message: str):
+        super().__init__(f"{container.hostname} answered {status}: {message}")
+        self.container = container
+        self.status = status
+        self.message = message
+
+
+class ContainerUnavailable(Exception):
+    """A container is not running, refused the connection or did not answer in time."""
+
+    def __init__(self, container: "ContainerProcess", reason: str):
+        super().__init__(f"container {container.hostname}: {reason}")
+        self.container = container
+        self.reason = reason
+
+
+class StartupFailed(Exception):
+    """A container exited or did not answer /ping in time; the message carries its last log lines."""
+
+
+@dataclass
+class ContainerSpec:
+    hostname: str
+    image: str = ""
+    model_data_url: str | None = None
+    environment: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_definition(cls, definition: dict, hostname: str) -> "ContainerSpec":
+        return cls(hostname=definition.get("ContainerHostname") or hostname, image=definition.get("Image", ""),
+                   model_data_url=definition.get("ModelDataUrl")
+                   or definition.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"),
+                   environment=dict(definition.get("Environment") or {}))
+
+
+def container_specs(model: dict) -> list[ContainerSpec]:
+    """The containers of a DescribeModel record, in pipeline order."""
+    if model.get("Containers"):
+        return [ContainerSpec.from_definition(c, f"container-{i + 1}") for i, c in enumerate(model["Containers"])]
+    return [ContainerSpec.from_definition(model["PrimaryContainer"], "primary")]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _split_s3(url: str) -> tuple[str, str]:
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def _download_and_extract(s3, url: str, target: Path) -> None:
+    bucket, key = _split_s3(url)
+    target.mkdir(parents=True, exist_ok=True)
+    archive = target.parent / (target.name + ".tar.gz")
+    try:
+        s3.download_file(bucket, key, str(archive))
+    except Exception as err:
+        raise StartupFailed(f"Could not download {url}: {err}. Check that the object exists and that "
+                            "ModelDataUrl points to a model.tar.gz.") from None
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    except tarfile.TarError:
+        # Not an archive: SageMaker would fail too. Keep the file so the error names it.
+        raise StartupFailed(f"{url} is not a gzip-compressed tar archive; ModelDataUrl must point to a "
+                            "model.tar.gz.") from None
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def prepare_containers(s3, specs: list[ContainerSpec], root: Path) -> list[dict]:
+    """Lay out each container's /opt/ml/model and code folder; returns the settings each process needs."""
+    prepared = []
+    for spec in specs:
+        folder = root / spec.hostname
+        shutil.rmtree(folder, ignore_errors=True)
+        model_dir = folder / "model"
+        model_dir.mkdir(parents=True)
+        if spec.model_data_url:
+            _download_and_extract(s3, spec.model_data_url, model_dir)
+        env = dict(spec.environment)
+        submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+        if submit.startswith("s3://"):
+            code_dir = folder / "code"
+            _download_and_extract(s3, submit, code_dir)
+            submit = str(code_dir)
+        elif submit.startswith("/opt/ml/model"):
+            submit = str(model_dir) + submit[len("/opt/ml/model"):]
+        elif not submit and env.get("SAGEMAKER_PROGRAM") and (model_dir / "code").is_dir():
+            submit = str(model_dir / "code")
+        env["SAGEMAKER_SUBMIT_DIRECTORY"] = submit
+        env["SM_MODEL_DIR"] = str(model_dir)
+        env["LABCLOUD_FRAMEWORK"] = framework_for(spec.image, str(model_dir))
+        prepared.append({"spec": spec, "folder": folder, "env": env})
+    return prepared
+
+
+class LogShipper:
+    """Sends log lines to CloudWatch Logs in batches from one thread, so a chatty container never waits."""
+
+    def __init__(self, logs_client, interval: float = 0.25):
+        self.logs = logs_client
+        self.interval = interval
+        self._pending: dict[tuple[str, str], list] = collections.defaultdict(list)
+        self._created: set = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="labcloud-log-shipper", daemon=True)
+        self._thread.start()
+
+    def ship(self, group: str, stream: str, line: str) -> None:
+        with self._lock:
+            self._pending[(group, stream)].append({"timestamp": int(time.time() * 1000), "message": line})
+
+    def flush(self, quiet: bool = False) -> None:
+        with self._lock:
+            batches, self._pending = self._pending, collections.defaultdict(list)
+        for (group, stream), events in batches.items():
+            try:
+                self._ensure(group, stream)
+                for start in range(0, len(events), 1000):
+                    self.logs.put_log_events(logGroupName=group, logStreamName=stream,
+                                             logEvents=events[start:start + 1000])
+            except Exception as err:  # logs are best effort: the server must keep serving without them
+                if not quiet:
+                    print(f"labcloud: could not ship logs to {group}/{stream}: {err}", file=sys.stderr)
+
+    def _ensure(self, group: str, stream: str) -> None:
+        if (group, stream) not in self._created:
+            ensure_log_stream(self.logs, group, stream)
+            self._created.add((group, stream))
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()
+
+    def close(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush(quiet=True)  # the server may already be closed: lines written after that are lost
+
+
+def _start_model_server(env: dict, folder: Path):
+    """Fork the model server from the warm launcher (milliseconds); a fresh interpreter if there is none."""
+    launcher = shared_launcher()
+    if launcher is not None:
+        try:
+            return launcher.spawn(MODEL_SERVER_MODULE, env, str(folder))
+        except LauncherUnavailable as err:
+            print(f"labcloud: starting a model server without the launcher: {err}", file=sys.stderr)
+    return subprocess.Popen(
+        [sys.executable, "-m", MODEL_SERVER_MODULE], cwd=str(folder), env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+class ContainerProcess:
+    def __init__(self, hostname: str, folder: Path, env: dict, log_group: str, log_stream: str,
+                 shipper: LogShipper | None):
+        self.hostname = hostname
+        self.folder = folder
+        self.log_group = log_group
+        self.log_stream = log_stream
+        self.port = free_port()
+        self.last_lines: collections.deque[str] = collections.deque(maxlen=_LAST_LINES)
+        self._shipper = shipper
+        self._pool: queue.LifoQueue = queue.LifoQueue()
+        full_env = {**os.environ, **env, "SAGEMAKER_BIND_TO_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        self.process = _start_model_server(full_env, folder)
+        self.pid = self.process.pid
+        self._reader = threading.Thread(target=self._pump, name=f"model-server-{self.pid}-stdout", daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        for raw in iter(self.process.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.last_lines.append(line)
+            if self._shipper is not None:
+                self._shipper.ship(self.log_group, self.log_stream, line)
+        self.process.stdout.close()
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def failure_text(self) -> str:
+        self._reader.join(timeout=1)  # the last lines of a process that just exited
+        lines = [line for line in self.last_lines if line.strip()]
+        return "\n".join(lines[-8:])
+
+    def ping(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+        try:
+            conn.request("GET", "/ping")
+            response = conn.getresponse()
+            response.read()
+            return response.status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=INVOCATION_TIMEOUT_SECONDS)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return conn
+
+    def post(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """POST /invocations; returns (body, content type) or raises ContainerError / ContainerUnavailable."""
+        headers = {"Content-Type": content_type or "application/octet-stream"}
+        if accept:
+            headers["Accept"] = accept
+        for attempt in (1, 2):
+            if not self.running:
+                raise ContainerUnavailable(self, f"the process exited with code {self.process.returncode}")
+            try:
+                conn = self._connection()
+            except OSError as err:
+                raise ContainerUnavailable(self, f"connection refused ({err})") from None
+            try:
+                conn.request("POST", "/invocations", body, headers)
+                response = conn.getresponse()
+                data = response.read()
+            except TimeoutError:
+                conn.close()
+                raise ContainerUnavailable(
+                    self, f"no answer within {INVOCATION_TIMEOUT_SECONDS:.0f} s (the invocation timeout)") from None
+            except (http.client.HTTPException, OSError) as err:
+                conn.close()
+                if attempt == 1:  # a kept-alive connection the server closed meanwhile: retry on a fresh one
+                    continue
+                raise ContainerUnavailable(self, f"the connection failed ({type(err).__name__}: {err})") from None
+            self._pool.put(conn)
+            if response.status >= 300:
+                raise ContainerError(self, response.status, data.decode("utf-8", "replace"))
+            return data, response.getheader("Content-Type") or (accept or "application/octet-stream")
+        raise AssertionError("unreachable")
+
+    def signal_stop(self) -> None:
+        if self.running:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def wait_stopped(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        from labcloud.processes import terminate_group
+
+        terminate_group(self.process, grace)
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                break
+        self._reader.join(timeout=2)
+
+
+def wait_until_healthy(containers: list[ContainerProcess], timeout: float) -> None:
+    """Return once every container answers /ping; raise StartupFailed if one exits or time runs out."""
+    pending = list(containers)
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while pending:
+        for container in list(pending):
+            if not container.running:
+                raise StartupFailed(
+                    f"The container {container.hostname} exited with code {container.process.returncode} "
+                    f"before it passed the ping health check. Its last log lines:\n{container.failure_text()}")
+            if container.ping():
+                pending.remove(container)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(c.hostname for c in pending)
+            raise StartupFailed(f"The container(s) {names} did not pass the ping health check within "
+                                f"{timeout:.0f} s. Last log lines:\n{pending[0].failure_text()}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.1)
+
+
+def stop_all(containers: list[ContainerProcess]) -> None:
+    """SIGTERM every container first, then wait for each: stopping N containers takes one grace period."""
+    for container in containers:
+        container.signal_stop()
+    for container in containers:
+        container.wait_stopped()
+
+
+def new_instance_id() -> str:
+    return "i-" + secrets.token_hex(8)
+
+
+class ServingInstance:
+    """All containers of one instance of an endpoint variant or a transform job."""
+
+    def __init__(self, prepared: list[dict], log_group: str, stream_prefix: str, shipper: LogShipper | None,
+                 instance_id: str | None = None):
+        self.instance_id = instance_id or new_instance_id()
+        single = len(prepared) == 1
+        self.containers: list[ContainerProcess] = []
+        try:
+            for item in prepared:
+                stream = f"{stream_prefix}/{self.instance_id}"
+                if not single:
+                    stream += f"/{item['spec'].hostname}"
+                self.containers.append(ContainerProcess(item["spec"].hostname, item["folder"], item["env"],
+                                                        log_group, stream, shipper))
+        except BaseException:
+            stop_all(self.containers)
+            raise
+        self.by_hostname = {c.hostname: c for c in self.containers}
+
+    @property
+    def pids(self) -> list[int]:
+        return [c.pid for c in self.containers]
+
+    @property
+    def ports(self) -> list[int]:
+        return [c.port for c in self.containers]
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None,
+               target_hostname: str | None = None) -> tuple[bytes, str]:
+        """Serial: each container's response is the next one's request; Accept goes to the last container
+        (the others answer in their SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT). Direct: only the target runs."""
+        if target_hostname is not None:
+            return self.by_hostname[target_hostname].post(body, content_type, accept)
+        last = len(self.containers) - 1
+        for i, container in enumerate(self.containers):
+            body, content_type = container.post(body, content_type, accept if i == last else None)
+        return body, content_type
+
+    def stop(self) -> None:
+        stop_all(self.containers)

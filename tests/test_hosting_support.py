@@ -1,0 +1,132 @@
+"""Helpers the hosting, transform and model-server tests share: small models, their tarballs, the scripts
+that serve them, and a look at the processes labcloud runs. (No tests here.)"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import tarfile
+import textwrap
+import urllib.request
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.linear_model import LinearRegression
+from sklearn.preprocessing import StandardScaler
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+# Preprocessing container: scales features and answers CSV for the next container.
+SCALER_SCRIPT = textwrap.dedent('''
+    import io, os
+    import joblib
+    import numpy as np
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+    def input_fn(body, content_type):
+        return np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
+
+    def predict_fn(data, model):
+        return model.transform(data)
+
+    def output_fn(prediction, accept):
+        buffer = io.StringIO()
+        np.savetxt(buffer, prediction, delimiter=",")
+        return buffer.getvalue(), "text/csv"
+''')
+
+# Model container: the framework's defaults, plus an explicit failure on a magic input.
+REGRESSOR_SCRIPT = textwrap.dedent('''
+    import os
+    import joblib
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+    def predict_fn(data, model):
+        if data.shape[1] and data[0, 0] == -999:
+            raise ValueError("refusing the sentinel input -999")
+        return model.predict(data)
+''')
+
+BROKEN_SCRIPT = textwrap.dedent('''
+    import not_a_module_that_exists_anywhere  # the container fails to start
+''')
+
+
+def training_data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(10, 3, size=(40, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 3
+    return X, y
+
+
+def fitted_models():
+    X, y = training_data()
+    scaler = StandardScaler().fit(X)
+    regressor = LinearRegression().fit(scaler.transform(X), y)
+    return scaler, regressor
+
+
+def model_tarball(model, script: str | None = None, script_name: str = "inference.py") -> bytes:
+    """A model.tar.gz as SageMaker expects it: model.joblib at the top, the entry point in code/."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        def add(name: str, data: bytes):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        model_bytes = io.BytesIO()
+        joblib.dump(model, model_bytes)
+        add("model.joblib", model_bytes.getvalue())
+        if script is not None:
+            add(f"code/{script_name}", script.encode())
+    return buffer.getvalue()
+
+
+def upload(s3, bucket: str, key: str, data: bytes) -> str:
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    return f"s3://{bucket}/{key}"
+
+
+def container(model_data: str, program: str | None = "inference.py", hostname: str | None = None,
+              env: dict | None = None) -> dict:
+    definition = {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data, "Environment": dict(env or {})}
+    if program:
+        definition["Environment"].update({"SAGEMAKER_PROGRAM": program,
+                                          "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"})
+    if hostname:
+        definition["ContainerHostname"] = hostname
+    return definition
+
+
+def csv_rows(X) -> str:
+    return "\n".join(",".join(repr(float(v)) for v in row) for row in X)
+
+
+def labcloud_status(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_labcloud/status", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def endpoint_processes(url: str, endpoint: str) -> list[dict]:
+    return labcloud_status(url).get("endpoint_processes", {}).get(endpoint, [])
+
+
+def pid_alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return False
+    return stat.read_text().split(")")[-1].split()[0] != "Z"  # a zombie is gone, only not yet reaped
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
