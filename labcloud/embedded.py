@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -49,17 +50,21 @@ def start(port: int | None = None, state_dir: str | None = None, quiet: bool = F
     url = f"http://127.0.0.1:{port}"
     info = health(url)
     if info is None:
-        if info is None and _started is not None and _started.poll() is None:
+        if _started is not None and _started.poll() is None:
             raise RuntimeError(f"labcloud started by this process is not answering on {url}")
         command = [sys.executable, "-m", "labcloud", "up", "--port", str(port), "--exit-with-parent"]
         if state_dir or os.environ.get("LABCLOUD_STATE_DIR"):
             command += ["--state-dir", str(state_dir or os.environ["LABCLOUD_STATE_DIR"])]
         else:
             command += ["--in-memory"]
-        _started = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+        log = tempfile.TemporaryFile()
+        _started = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         atexit.register(stop)
-        info = wait_until_ready(url, process=_started)
+        try:
+            info = wait_until_ready(url, process=_started)
+        except RuntimeError as err:
+            log.seek(0)
+            raise RuntimeError(f"{err}:\n{log.read().decode(errors='replace')[-2000:]}") from None
         how = "started"
     else:
         info = wait_until_ready(url)

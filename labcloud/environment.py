@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -42,7 +43,15 @@ def client_environment(url: str) -> dict[str, str]:
     }
 
 
+# Loggers whose INFO lines only echo labcloud's own set-up: botocore announcing the endpoint URL from the
+# environment, the SDK announcing the telemetry opt-out file (and, before it reads that file, that it
+# will collect telemetry). Warnings and errors still show.
+_SETUP_ECHO_LOGGERS = ("botocore.configprovider", "sagemaker.config", "sagemaker.telemetry.telemetry_logging")
+
+
 def configure(url: str) -> None:
     os.environ.update(client_environment(url))
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
+    for name in _SETUP_ECHO_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -37,6 +37,7 @@ class LogStreamWriter:
         self.stream = stream
         self._pending: list[dict] = []
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # batches leave in the order their lines came
         self._closed = threading.Event()
         ensure_log_stream(logs_client, group, stream)
         self._thread = threading.Thread(target=self._run, name=f"logs-{stream}", daemon=True)
@@ -53,15 +54,16 @@ class LogStreamWriter:
         self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        for start in range(0, len(batch), _MAX_BATCH):
-            try:
-                self.client.put_log_events(logGroupName=self.group, logStreamName=self.stream,
-                                           logEvents=batch[start:start + _MAX_BATCH])
-            except Exception as err:  # the server may be going down; the job must not die of it
-                log.warning("could not write %d log events to %s: %s", len(batch), self.stream, err)
-                return
+        with self._send_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            for start in range(0, len(batch), _MAX_BATCH):
+                try:
+                    self.client.put_log_events(logGroupName=self.group, logStreamName=self.stream,
+                                               logEvents=batch[start:start + _MAX_BATCH])
+                except Exception as err:  # the server may be going down; the job must not die of it
+                    log.warning("could not write %d log events to %s: %s", len(batch), self.stream, err)
+                    return
 
     def close(self) -> None:
         self._closed.set()

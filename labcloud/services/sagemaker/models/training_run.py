@@ -212,6 +212,8 @@ class TrainingRun:
         ended_by = self._supervise(started)
         exit_code = self.process.wait()
         reader.join(timeout=10)
+        if self.logs:
+            self.logs.flush()  # the script's last lines reach the logs before the status moves on
         self.state["container_seconds"] = self.state.get("container_seconds", 0.0) + time.monotonic() - started
         self.family.save(self.name)
         if sync:
