@@ -40,7 +40,7 @@ def test_up_status_down_on_a_free_port_bound_to_loopback(tmp_path):
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "labcloud", "up", "--port", str(port),
                                "--state-dir", str(tmp_path / "state")],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=open(tmp_path / "up.log", "w"), stderr=subprocess.STDOUT)
     try:
         from labcloud.embedded import wait_until_ready
 
