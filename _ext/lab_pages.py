@@ -114,13 +114,16 @@ def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.Notebo
         # Answer and test cells lose their outputs: they came from the solution, not from the stub
         # a learner starts with (a test's output may even print what the answer should be).
         graded = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (graded.get("solution") or graded.get("grade") or cell.source != original):
+        changed = cell.source != original
+        if cell.cell_type == "code" and (graded.get("solution") or graded.get("grade") or changed):
             cell.outputs = []
             cell.execution_count = None
         cell.metadata.pop("nbgrader", None)
 
+    # The note goes under the page title (the first cell, when it is a "# " heading).
     first = view.cells[0] if view.cells else None
-    position = 1 if first is not None and first.cell_type == "markdown" and first.source.startswith("# ") else 0
+    titled = first is not None and first.cell_type == "markdown" and first.source.startswith("# ")
+    position = 1 if titled else 0
     view.cells.insert(position, nbformat.v4.new_markdown_cell(STUDENT_VIEW_NOTE.replace("<lab>", lab)))
     view.metadata.pop("nbgrader", None)
     view.metadata.pop("celltoolbar", None)
@@ -143,23 +146,28 @@ def build_lab_page(source: Path, output: Path, config, timeout: int | None) -> N
     os.replace(partial, output)
 
 
-def generate_lab_pages(app: Sphinx) -> None:
+def generate_lab_pages(app: Sphinx, config) -> None:
     srcdir = Path(app.srcdir)
     config_path = srcdir / NBGRADER_CONFIG
-    config = load_nbgrader_config(config_path)
-    timeout = app.config.nb_execution_timeout
+    nbgrader_config = load_nbgrader_config(config_path)
+    site_map = getattr(config, "external_site_map", None)  # set by sphinx-external-toc from _toc.yml
     for source in lab_sources(srcdir):
+        docname = (OUTPUT_DIR / source.stem).as_posix()
+        if site_map is not None and docname not in site_map:
+            logger.info(f"[lab_pages] {source.stem}: not in _toc.yml, no page")
+            continue
         output = srcdir / OUTPUT_DIR / source.name
         stamp = output.with_suffix(".sha256")
         wanted = fingerprint(source.parent, config_path)
         if output.is_file() and stamp.is_file() and stamp.read_text().strip() == wanted:
             logger.info(f"[lab_pages] {source.stem}: up to date")
             continue
-        build_lab_page(source, output, config, timeout)
+        build_lab_page(source, output, nbgrader_config, config.nb_execution_timeout)
         stamp.write_text(wanted + "\n")
 
 
 def setup(app: Sphinx) -> dict:
-    # builder-inited runs before Sphinx lists its source files, so the pages exist when it looks.
-    app.connect("builder-inited", generate_lab_pages)
+    # After sphinx-external-toc has read _toc.yml (priority 900) and before Sphinx lists its sources:
+    # only the lab pages the table of contents lists are generated (and run).
+    app.connect("config-inited", generate_lab_pages, priority=950)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,6 +6,7 @@ notebook its only notebook.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ def _ensure_tools_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+class _HideExchangeProbe(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Unwritable directory" not in record.getMessage()
+
+
 def load_config(root: str | os.PathLike | None = None) -> Config:
     """The course configuration; with `root`, a course folder elsewhere (e.g. a test's tmp_path)."""
     loader = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent))
@@ -53,7 +59,17 @@ def open_api(root: str | os.PathLike | None = None):
 
     config = load_config(root)
     coursedir = CourseDirectory(config=config)
-    return NbGraderAPI(coursedir=coursedir, config=config)
+    # The gradebook lives in autograder/; sqlite creates the file, not its folder.
+    (Path(coursedir.root) / "autograder").mkdir(parents=True, exist_ok=True)
+    # The course hands notebooks out and in by files, not through nbgrader's exchange folder; the
+    # API probes that folder at start-up and logs a CRITICAL line when it is missing. Hide that line.
+    traitlets_log = logging.getLogger("traitlets")
+    hide = _HideExchangeProbe()
+    traitlets_log.addFilter(hide)
+    try:
+        return NbGraderAPI(coursedir=coursedir, config=config)
+    finally:
+        traitlets_log.removeFilter(hide)
 
 
 def course_root(api) -> Path:
@@ -150,11 +166,15 @@ def report(api, lab: str, student: str) -> GradeReport:
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         submission = gb.find_submission(lab, student)
         autograded_score = autograded_max = 0.0
+        undecided = []
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 if grade.cell_type == "code":
                     autograded_score += grade.score
                     autograded_max += grade.max_score
+                    if grade.needs_manual_grade:
+                        # nbgrader could not score a test cell by itself: a grading problem.
+                        undecided.append(f"{grade.name}: test cell needs manual grading")
         result = GradeReport(
             lab=lab,
             student=student,
@@ -166,9 +186,9 @@ def report(api, lab: str, student: str) -> GradeReport:
         )
     path = autograded_notebook(api, lab, student)
     if path.is_file():
-        result.unexpected_errors = unexpected_errors(nbformat.read(path, as_version=4))
+        result.unexpected_errors = undecided + unexpected_errors(nbformat.read(path, as_version=4))
     else:
-        result.unexpected_errors = [f"no autograded notebook at {path}"]
+        result.unexpected_errors = undecided + [f"no autograded notebook at {path}"]
     return result
 
 

@@ -2,9 +2,9 @@
 
 The course root is the repository root, so each lab's source is `labs/<lab>/<lab>.ipynb` with its
 assets beside it. Everything nbgrader generates (release, submissions, grades) stays under
-`autograder/`, which git ignores. Use it with the plain nbgrader CLI from the repository root:
+`autograder/`, which git ignores. nbgrader reads this file when run from this folder:
 
-    nbgrader generate_assignment spot-training --force --config autograder/nbgrader_config.py
+    cd autograder && nbgrader generate_assignment spot-training --force
 
 or through `python -m autograder ...` (see autograder/README.md), which loads this same file.
 """
@@ -21,7 +21,6 @@ c.CourseDirectory.release_directory = os.path.join("autograder", "release")
 c.CourseDirectory.submitted_directory = os.path.join("autograder", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("autograder", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("autograder", "feedback")
-c.CourseDirectory.solution_directory = os.path.join("autograder", "solution")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course_root, "autograder", "gradebook.db")
 
 # A lab cell may wait for a real (local) training job or endpoint: nbgrader's default of 30 s per

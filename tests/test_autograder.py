@@ -1,0 +1,113 @@
+"""The nbgrader round trip for every lab, on a copy of the course in a temporary folder.
+
+For each labs/<lab>/<lab>.ipynb: the release carries no solution and no hidden test; the instructor
+notebook scores full marks; the released notebook scores 0 without any grading error; a notebook
+with one answer left as its stub scores strictly between. Notebooks run for real on labcloud.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import course, leaks
+
+REPO = Path(__file__).resolve().parent.parent
+LABS = course.lab_names(REPO)
+
+
+@pytest.fixture(scope="module")
+def api(labcloud_server, tmp_path_factory):
+    """A course folder holding a copy of labs/, with every lab released."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(REPO / "labs", root / "labs",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+    api = course.open_api(root)
+    for lab in LABS:
+        course.release(api, lab)
+    return api
+
+
+def instructor_notebook(lab: str) -> Path:
+    return REPO / "labs" / lab / f"{lab}.ipynb"
+
+
+def released_notebook(api, lab: str) -> Path:
+    return Path(api.coursedir.format_path(api.coursedir.release_directory, ".", lab)) / f"{lab}.ipynb"
+
+
+def submit(api, lab: str, student: str, nb) -> None:
+    path = course.submitted_path(api, lab, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_release_has_no_solution_and_no_hidden_test(api, lab):
+    secrets = leaks.secret_lines(instructor_notebook(lab))
+    assert secrets, "the instructor notebook should have solution or hidden-test lines to hide"
+    release_dir = released_notebook(api, lab).parent
+    assert leaks.scan(release_dir, secrets) == []
+    released = nbformat.read(released_notebook(api, lab), as_version=4)
+    assert all(not cell.get("outputs") for cell in released.cells if cell.cell_type == "code")
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_instructor_notebook_scores_full_marks(api, lab):
+    submit(api, lab, "instructor", nbformat.read(instructor_notebook(lab), as_version=4))
+    report = course.autograde(api, lab, "instructor")
+    assert report.autograded_max > 0
+    assert report.autograded_score == report.autograded_max, str(report)
+    assert report.unexpected_errors == []
+    graded = nbformat.read(course.autograded_notebook(api, lab, "instructor"), as_version=4)
+    errors = [(grade_id(c), o.get("ename")) for c in graded.cells for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors == [], "the instructor notebook must run without any error"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_released_notebook_scores_zero_without_grading_errors(api, lab):
+    submit(api, lab, "unanswered", nbformat.read(released_notebook(api, lab), as_version=4))
+    report = course.autograde(api, lab, "unanswered")
+    assert report.autograded_max > 0
+    assert report.score == 0, str(report)
+    assert report.unexpected_errors == [], str(report)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_one_unanswered_cell_scores_partial_marks(api, lab):
+    released = {grade_id(c): c for c in nbformat.read(released_notebook(api, lab), as_version=4).cells}
+    nb = nbformat.read(instructor_notebook(lab), as_version=4)
+    answers = [i for i, c in enumerate(nb.cells)
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert answers, "the lab has no answer cell"
+    last = answers[-1]  # the last answer: the one whose stub should cost some points, not all
+    nb.cells[last].source = released[grade_id(nb.cells[last])].source
+    submit(api, lab, "partial", nb)
+    report = course.autograde(api, lab, "partial")
+    assert 0 < report.autograded_score < report.autograded_max, str(report)
+    assert report.unexpected_errors == [], str(report)
+
+
+def test_unexpected_errors_tell_test_failures_from_grading_problems():
+    def cell(source, ename, **nbgrader):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["nbgrader"] = nbgrader
+        c.outputs = [nbformat.v4.new_output("error", ename=ename, evalue="x", traceback=[])]
+        return c
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        cell("raise NotImplementedError", "NotImplementedError", solution=True, grade=False, grade_id="a"),
+        cell("assert False", "AssertionError", solution=False, grade=True, grade_id="t"),
+        cell("x.fit()", "NameError", solution=True, grade=False, grade_id="b"),
+        cell("print(model)", "NameError"),
+    ]
+    problems = course.unexpected_errors(nb)
+    assert problems == ["b: NameError: x", "cell 3: NameError: x"]

@@ -1,0 +1,88 @@
+"""The book builds strictly, shows each lab as learners receive it, leaks no solution code and no
+hidden test anywhere in the site, and needs nothing from the internet."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import course, leaks
+
+REPO = Path(__file__).resolve().parent.parent
+LABS = course.lab_names(REPO)
+
+
+@pytest.fixture(scope="module")
+def site(labcloud_server, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", "-W", "-n", "--keep-going", str(REPO), "--path-output", str(out)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    assert result.returncode == 0, f"strict build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return out / "_build" / "html"
+
+
+def test_site_has_the_landing_page(site):
+    intro = (site / "intro.html").read_text()
+    assert "MLA-C01" in intro and "28%" in intro
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_site_leaks_no_solution_and_no_hidden_test(site, lab):
+    secrets = leaks.secret_lines(REPO / "labs" / lab / f"{lab}.ipynb")
+    assert secrets
+    assert leaks.scan(site, secrets) == []
+
+
+def is_graded(cell) -> bool:
+    """An answer or test cell (as opposed to a guided cell)."""
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("solution") or meta.get("grade"))
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_lab_page_shows_guided_outputs_only(site, lab):
+    page = site / "book" / "labs" / f"{lab}.html"
+    assert page.is_file()
+    shown = nbformat.read(site / "_sources" / "book" / "labs" / f"{lab}.ipynb", as_version=4)
+    instructor = nbformat.read(REPO / "labs" / lab / f"{lab}.ipynb", as_version=4)
+    guided_sources = {leaks.normalize(c.source) for c in instructor.cells
+                      if c.cell_type == "code" and not is_graded(c)}
+    with_outputs = [c for c in shown.cells if c.cell_type == "code" and c.get("outputs")]
+    assert with_outputs, "the lab page shows no output at all"
+    for cell in with_outputs:
+        assert leaks.normalize(cell.source) in guided_sources, f"outputs shown for a non-guided cell:\n{cell.source}"
+        assert all(o.output_type != "error" for o in cell.outputs)
+    assert len(re.findall(r'class="cell_output', page.read_text())) == len(with_outputs)
+
+
+def test_site_loads_nothing_from_the_internet(site):
+    external = re.compile(r"""<(?:script|img|iframe)[^>]*\ssrc=["']https?://"""
+                          r"""|<link[^>]*\shref=["']https?://|@import\s+url\(["']?https?://""")
+    offenders = []
+    for path in site.rglob("*"):
+        if path.suffix in {".html", ".css"}:
+            text = path.read_text(errors="replace")
+            offenders += [f"{path.relative_to(site)}: {m.group(0)}" for m in external.finditer(text)]
+    assert offenders == []
+
+
+def test_leak_scanner_sees_through_html_rendering(tmp_path):
+    """A rendered instructor notebook must trip the scanner, or the scans above prove nothing."""
+    from nbconvert import HTMLExporter
+
+    notebooks = [REPO / "labs" / lab / f"{lab}.ipynb" for lab in LABS]
+    if not notebooks:
+        pytest.skip("no lab yet")
+    for notebook in notebooks:
+        body, _ = HTMLExporter().from_filename(str(notebook))
+        (tmp_path / "page.html").write_text(body)
+        secrets = leaks.secret_lines(notebook)
+        found = leaks.scan(tmp_path, secrets)
+        assert len([p for p in found if "line" in p]) == len(secrets)
