@@ -1,23 +1,26 @@
 """InvokeEndpoint latency through inference pipelines of 1, 2, 5 and 15 containers, beside the same
-handlers called in process, and throughput with 8 concurrent clients.
+handlers called in process; time from CreateEndpoint to InService; CPU each request costs labcloud and
+the containers; throughput with 8 concurrent clients.
 
     python bench/invoke_latency.py [--requests 300]
 
 Starts its own labcloud on a free port with a temporary state directory and stops it at the end. Every
 container runs the same small scikit-learn StandardScaler entry point (CSV in, CSV out), so the numbers
-show what each hop through a container costs, not the model.
+show what each hop through a container costs, not the model. Wall-clock latency depends on what else
+the machine runs; the CPU columns (from /proc) much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,6 +62,28 @@ def in_process_chain(tarball: bytes, workdir: Path, count: int):
     return call
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def labcloud_status(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_labcloud/status", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for_launcher(url: str, timeout: float = 120) -> str:
+    """Containers are forked from a launcher that preloads the frameworks after labcloud starts: measure
+    from a warm one, as a learner does once labcloud has been up for a few seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = labcloud_status(url).get("model_server_launcher", "")
+        if not state.startswith("preloading") or time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)
+
+
 def timed(call, requests: int) -> list[float]:
     for _ in range(20):  # warm up connections and caches
         call()
@@ -95,8 +120,9 @@ def main() -> int:
         model_data = upload(s3, "bench", "scaler/model.tar.gz", tarball)
         env = {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}
 
-        print(f"{'containers':>10} {'ready s':>8} {'p50 ms':>8} {'p99 ms':>8} {'in-process p50':>15} "
-              f"{'in-process p99':>15}")
+        print("model-server launcher:", wait_for_launcher(url).split(",")[0] + ")")
+        print(f"{'containers':>10} {'InService s':>11} {'p50 ms':>8} {'p99 ms':>8} {'in-process p50':>15} "
+              f"{'in-process p99':>15} {'labcloud CPU ms':>15} {'containers CPU ms':>17}")
         results = {}
         for count in SIZES:
             name = f"bench-{count}"
@@ -111,7 +137,7 @@ def main() -> int:
             started = time.monotonic()
             sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
             while (status := sm.describe_endpoint(EndpointName=name)["EndpointStatus"]) == "Creating":
-                time.sleep(0.05)
+                time.sleep(0.01)
             ready = time.monotonic() - started
             if status != "InService":
                 print(f"{name}: {status}: {sm.describe_endpoint(EndpointName=name).get('FailureReason')}")
@@ -123,11 +149,18 @@ def main() -> int:
 
             local = in_process_chain(tarball, workdir, count)
             assert invoke().strip() == local(PAYLOAD).strip(), "the endpoint and the in-process chain disagree"
+            pids = [pid for instance in labcloud_status(url)["endpoint_processes"][name] for pid in instance["pids"]]
+            cpu_before = cpu_seconds(server.pid), sum(map(cpu_seconds, pids))
             remote = timed(invoke, args.requests)
+            cpu_after = cpu_seconds(server.pid), sum(map(cpu_seconds, pids))
+            requests = args.requests + 20  # timed() warms up with 20 more
+            labcloud_cpu, containers_cpu = ((after - before) / requests * 1000
+                                            for before, after in zip(cpu_before, cpu_after))
             inproc = timed(lambda: local(PAYLOAD), args.requests)
             results[count] = (percentile(remote, 0.5), percentile(inproc, 0.5))
-            print(f"{count:>10} {ready:>8.2f} {percentile(remote, 0.5):>8.2f} {percentile(remote, 0.99):>8.2f} "
-                  f"{percentile(inproc, 0.5):>15.3f} {percentile(inproc, 0.99):>15.3f}")
+            print(f"{count:>10} {ready:>11.2f} {percentile(remote, 0.5):>8.2f} {percentile(remote, 0.99):>8.2f} "
+                  f"{percentile(inproc, 0.5):>15.3f} {percentile(inproc, 0.99):>15.3f} {labcloud_cpu:>15.2f} "
+                  f"{containers_cpu:>17.2f}", flush=True)
             if count != 2:
                 sm.delete_endpoint(EndpointName=name)
 
@@ -135,7 +168,7 @@ def main() -> int:
         for count in SIZES[1:]:
             remote, local = results[count]
             hop = ((remote - base_remote) - (local - base_local)) / (count - 1)
-            print(f"{count} containers: each extra container adds {hop:.2f} ms at p50 beyond its handler")
+            print(f"{count:>2} containers: each extra container adds {hop:.2f} ms at p50 beyond its handler")
 
         errors, total = 0, 800
         started = time.perf_counter()

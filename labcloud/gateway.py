@@ -12,6 +12,7 @@ import json
 import os
 import re
 
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from labcloud import __version__
@@ -45,7 +46,10 @@ class Gateway:
             request = Request(environ)
             status, headers, body = self.runtime.invoke_endpoint(
                 _INVOCATIONS.match(path).group("name"), request)
-            return Response(body, status=status, headers=headers)(environ, start_response)
+            # The hot path of every prediction: answer straight through WSGI, without a Response object.
+            start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+                           [*headers.items(), ("Content-Length", str(len(body)))])
+            return [body]
         if path.startswith("/_labcloud/") or path == "/_localstack/health":
             return self._admin(path)(environ, start_response)
         return self._moto(environ, start_response)
@@ -56,7 +60,11 @@ class Gateway:
                     "state_dir": str(self.ctx.state_dir) if self.ctx.state_dir else None,
                     "ready": self.ctx.ready.is_set()}
         elif path == "/_labcloud/status":
-            info = {"labcloud": __version__, "pid": os.getpid(), **self.sagemaker.backend.status()}
+            from labcloud.runtime.launcher import shared_launcher
+
+            launcher = shared_launcher(start=False)
+            info = {"labcloud": __version__, "pid": os.getpid(), **self.sagemaker.backend.status(),
+                    "model_server_launcher": launcher.describe() if launcher else "not running"}
         elif path == "/_localstack/health":
             # localstack-client and LocalStack tooling look here to see what the endpoint serves.
             info = {"edition": "labcloud", "version": __version__,

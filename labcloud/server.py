@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -30,9 +31,8 @@ class LabServer:
     """The gateway, the services behind it and the HTTP server, as one thing to start and stop."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: str | os.PathLike | None = None):
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-
         from labcloud.gateway import Gateway
+        from labcloud.keepalive import KeepAliveRequestHandler
         from labcloud.journal import Journal, replay
         from labcloud.services.sagemaker.models import SageMakerBackend
         from labcloud.services.sagemaker.responses import SageMakerResponse
@@ -45,7 +45,7 @@ class LabServer:
             work_dir = Path(tempfile.mkdtemp(prefix="labcloud-"))
         work_dir.mkdir(parents=True, exist_ok=True)
 
-        self.http = make_server(host, port, app=None, threaded=True, request_handler=MotoRequestHandler)
+        self.http = make_server(host, port, app=None, threaded=True, request_handler=KeepAliveRequestHandler)
         self.http.daemon_threads = True
         self.port = self.http.server_port
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
@@ -81,6 +81,9 @@ class LabServer:
     def start_in_thread(self) -> "LabServer":
         """Serve from a background thread; returns once every service has loaded its state."""
         self._write_server_file()
+        from labcloud.runtime.launcher import shared_launcher
+
+        shared_launcher()  # the model-server launcher preloads its libraries in its own process meanwhile
         self._thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="labcloud-http", daemon=True)
         self._thread.start()
@@ -89,11 +92,18 @@ class LabServer:
 
         bootstrap.ensure_defaults(self.ctx)
         self.backend.start()
+        # What start-up built (moto's backends, botocore's models) lives as long as the server: keep it out
+        # of the garbage collector's full passes, which otherwise stall a request for 100 ms now and then.
+        gc.collect()
+        gc.freeze()
         self.ctx.ready.set()
         return self
 
     def wait(self) -> None:
-        self._stopped.wait()
+        # Wake up now and then: a signal the kernel hands to another thread is only handled once the main
+        # thread runs Python code again, and an untimed wait would sleep through SIGTERM.
+        while not self._stopped.wait(0.25):
+            pass
 
     def stop(self) -> None:
         """Stop serving, then stop every process the services started."""
@@ -104,6 +114,9 @@ class LabServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.backend.shutdown()
+        from labcloud.runtime.launcher import close_shared_launcher
+
+        close_shared_launcher()
         if self.journal:
             self.journal.close()
         self.http.server_close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import socket
 import subprocess
 import sys
 import tarfile
@@ -98,3 +99,65 @@ def test_model_server_exits_with_the_error_when_the_model_cannot_load(tmp_path):
     process, _ = start_server(tmp_path)
     assert process.wait(timeout=30) == 1
     assert b"No model.joblib" in process.stdout.read()
+
+
+def wait_for_port(process, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.stdout.read().decode()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def read_response(stream) -> tuple[int, dict, bytes]:
+    status = int(stream.readline().split()[1])
+    headers = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.lower()] = value.strip()
+    return status, headers, stream.read(int(headers.get("content-length", 0)))
+
+
+def test_model_server_speaks_http_1_1_as_clients_send_it(model_dir):
+    process, port = start_server(model_dir)
+    try:
+        wait_for_port(process, port)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            stream = sock.makefile("rb")
+            # Two pipelined requests in one send: answered in order, each as a whole.
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\n2\r\n,3\r\n0\r\n\r\n")
+            assert read_response(stream)[0] == 200
+            status, headers, body = read_response(stream)
+            assert status == 200 and headers["content-type"] == "application/json" and body.startswith(b"[")
+            # curl's Expect: 100-continue is answered before the body is sent.
+            sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                         b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+            assert stream.readline() == b"HTTP/1.1 100 Continue\r\n" and stream.readline() == b"\r\n"
+            sock.sendall(b"1,2,3")
+            assert read_response(stream)[0] == 200
+            sock.sendall(b"DELETE /models HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, body = read_response(stream)
+            assert status == 404 and b"GET /ping and POST /invocations" in body
+            sock.sendall(b"POST /invocations HTTP/1.1\r\nContent-Type: image/png\r\nContent-Length: 1\r\n\r\nx")
+            assert read_response(stream)[0] == 415
+            sock.sendall(b"this is not http\r\n\r\n")
+            status, headers, _ = read_response(stream)
+            assert status == 400 and headers["connection"] == "close" and stream.read() == b""
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:  # HTTP/1.0: one request
+            sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
+            stream = sock.makefile("rb")
+            status, headers, _ = read_response(stream)
+            assert status == 200 and headers.pop("date").endswith(" GMT")
+            assert headers == {"content-type": "text/plain", "content-length": "0", "connection": "close"}
+            assert stream.read() == b""
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    log = process.stdout.read().decode()
+    assert '"DELETE /models HTTP/1.1" 404' in log and "bad request (400)" in log

@@ -13,79 +13,199 @@ Environment (what SageMaker gives a serving container, plus where its folders ar
 The model is loaded before the port opens, so a server that answers /ping can predict. A model that
 fails to load ends the process with the traceback on stdout (SageMaker's "failed to pass the ping
 health check"). Everything is logged to stdout, which the platform ships to CloudWatch Logs.
+
+The HTTP/1.1 layer is small and its own: keep-alive connections, Content-Length or chunked request
+bodies, Expect: 100-continue, and each answer written in one send. In a pipeline every request passes
+through each container in turn, so this layer's cost is paid once per container per prediction.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socketserver
 import sys
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from labcloud.runtime.inference_handlers import JSON, HandlerChain, UnsupportedFormatError
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024
+MAX_HEADERS = 100
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 406: "Not Acceptable", 411: "Length Required",
+            413: "Payload Too Large", 415: "Unsupported Media Type", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 501: "Not Implemented"}
+NOT_FOUND = b"Not found: only GET /ping and POST /invocations are served."
 
 
 def log(message: str) -> None:
     print(time.strftime("%Y-%m-%d %H:%M:%S"), message, flush=True)
 
 
-class InferenceRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: the platform reuses its connection to the container
-    disable_nagle_algorithm = True  # headers and body leave at once, no 40 ms delayed-ACK stalls
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class Request:
+    """One request's head, read from a kept-alive connection: method, path, lower-cased headers."""
+
+    __slots__ = ("method", "path", "version", "headers")
+
+    def __init__(self, method: str, path: str, version: str, headers: dict):
+        self.method, self.path, self.version, self.headers = method, path, version, headers
+
+    @property
+    def keep_alive(self) -> bool:
+        connection = self.headers.get("connection", "").lower()
+        if self.version == "HTTP/1.0":
+            return connection == "keep-alive"
+        return connection != "close"
+
+
+def _line(rfile) -> bytes:
+    line = rfile.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise BadRequest(431, "A request line or header is longer than 64 KiB.")
+    return line
+
+
+def read_head(rfile) -> Request | None:
+    """The request line and headers; None when the client closed the connection between requests."""
+    line = _line(rfile)
+    while line in (b"\r\n", b"\n"):  # stray blank lines between requests are allowed (RFC 9112 2.2)
+        line = _line(rfile)
+    if not line:
+        return None
+    parts = line.decode("latin-1").split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest(400, f"Malformed request line: {line[:100]!r}.")
+    headers: dict[str, str] = {}
+    while True:
+        line = _line(rfile)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon or not name or name != name.strip():
+            raise BadRequest(400, f"Malformed header line: {line[:100]!r}.")
+        if len(headers) >= MAX_HEADERS:
+            raise BadRequest(431, f"More than {MAX_HEADERS} headers.")
+        name = name.lower()
+        value = value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return Request(parts[0], parts[1].split("?", 1)[0], parts[2], headers)
+
+
+def read_body(rfile, headers: dict) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return _read_chunked(rfile)
+    try:
+        length = int(headers.get("content-length") or 0)
+    except ValueError:
+        raise BadRequest(400, "Content-Length is not a number.") from None
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    body = rfile.read(length) if length > 0 else b""
+    if len(body) < length:
+        raise BadRequest(400, "The connection closed before the whole body arrived.")
+    return body
+
+
+def _read_chunked(rfile) -> bytes:
+    chunks, total = [], 0
+    while True:
+        size_line = _line(rfile).split(b";", 1)[0].strip()
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise BadRequest(400, "Malformed chunk size in a chunked body.") from None
+        if size == 0:
+            while _line(rfile) not in (b"\r\n", b"\n", b""):  # trailers, ignored
+                pass
+            return b"".join(chunks)
+        total += size
+        if total > MAX_BODY_BYTES:
+            raise BadRequest(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(rfile.read(size))
+        rfile.readline(3)
+
+
+_date = [0, ""]
+
+
+def http_date() -> str:
+    now = int(time.time())
+    if _date[0] != now:  # formatted once a second, not once a request
+        _date[0], _date[1] = now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+    return _date[1]
+
+
+def response_bytes(status: int, body: bytes, content_type: str, keep_alive: bool = True) -> bytes:
+    """Status line, headers and body as one buffer: one send, so the platform reads the whole answer at
+    once instead of waking up for the headers and again for the body."""
+    close = "" if keep_alive else "Connection: close\r\n"
+    head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nDate: {http_date()}\r\n{close}\r\n")
+    return head.encode("latin-1") + body
+
+
+class InferenceConnection(socketserver.StreamRequestHandler):
+    """One client connection, kept alive: each request is read, answered, and the next one awaited."""
+
+    disable_nagle_algorithm = True  # the one send of each answer leaves at once
     chain: HandlerChain = None
 
-    def do_GET(self):
-        if self.path == "/ping":
-            self._reply(200, b"", "text/plain")
-        else:
-            self._reply(404, b"Not found: only GET /ping and POST /invocations are served.", "text/plain")
+    def handle(self):
+        while True:
+            try:
+                request = read_head(self.rfile)
+                if request is None:
+                    return
+                if request.headers.get("expect", "").lower() == "100-continue":  # curl asks before big bodies
+                    self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                body = read_body(self.rfile, request.headers)
+            except BadRequest as err:
+                log(f"bad request ({err.status}): {err}")
+                self.connection.sendall(response_bytes(err.status, str(err).encode(), "text/plain", False))
+                return
+            except (ConnectionError, TimeoutError):
+                return
+            status, out, content_type = self.respond(request, body)
+            if status != 200 or LOG_REQUESTS:
+                log(f'"{request.method} {request.path} {request.version}" {status}')
+            try:
+                self.connection.sendall(response_bytes(status, out, content_type, request.keep_alive))
+            except (ConnectionError, TimeoutError):
+                return
+            if not request.keep_alive:
+                return
 
-    def do_POST(self):
-        if self.path != "/invocations":
-            self._drain()
-            self._reply(404, b"Not found: only GET /ping and POST /invocations are served.", "text/plain")
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._drain()
-            self._reply(413, b"Request body too large.", "text/plain")
-            return
-        body = self.rfile.read(length) if length else b""
+    def respond(self, request: Request, body: bytes) -> tuple[int, bytes, str]:
+        if request.method == "GET" and request.path == "/ping":
+            return 200, b"", "text/plain"
+        if request.method != "POST" or request.path != "/invocations":
+            return 404, NOT_FOUND, "text/plain"
         try:
-            out, content_type = self.chain(body, self.headers.get("Content-Type"), self.headers.get("Accept"))
+            out, content_type = self.chain(body, request.headers.get("content-type"), request.headers.get("accept"))
         except UnsupportedFormatError as err:
             log(f"invocation refused ({err.status}): {err}")
-            self._reply(err.status, str(err).encode(), "text/plain")
-            return
+            return err.status, str(err).encode(), "text/plain"
         except Exception as err:  # the user's handler failed: 500 with its message, traceback to the logs
             traceback.print_exc(file=sys.stdout)
             sys.stdout.flush()
-            self._reply(500, f"{type(err).__name__}: {err}".encode(), "text/plain")
-            return
-        self._reply(200, out, content_type)
+            return 500, f"{type(err).__name__}: {err}".encode(), "text/plain"
+        return 200, out, content_type
 
-    def _drain(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
 
-    def _reply(self, status: int, body: bytes, content_type: str):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class InferenceServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 128  # a burst of platform connections is queued, not refused
 
-    def log_request(self, code="-", size="-"):
-        if code != 200 or os.environ.get("LABCLOUD_LOG_REQUESTS"):
-            log(f'"{self.requestline}" {code}')
 
-    def log_message(self, format, *args):
-        log(format % args)
+LOG_REQUESTS = bool(os.environ.get("LABCLOUD_LOG_REQUESTS"))
 
 
 def exit_with_parent(parent: int) -> None:
@@ -118,9 +238,8 @@ def main() -> int:
         traceback.print_exc(file=sys.stdout)
         sys.stdout.flush()
         return 1
-    InferenceRequestHandler.chain = chain
-    server = ThreadingHTTPServer(("127.0.0.1", port), InferenceRequestHandler)
-    server.daemon_threads = True
+    InferenceConnection.chain = chain
+    server = InferenceServer(("127.0.0.1", port), InferenceConnection)
 
     def stop(signum, frame):
         log("received SIGTERM, shutting down")

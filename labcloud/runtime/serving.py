@@ -15,9 +15,7 @@ is seen at once: nothing waits forever on a process that is gone.
 from __future__ import annotations
 
 import collections
-import http.client
 import os
-import queue
 import secrets
 import shutil
 import signal
@@ -192,6 +190,68 @@ class LogShipper:
         self.flush(quiet=True)  # the server may already be closed: lines written after that are lost
 
 
+CRLF = "\r\n"
+_COALESCE_BYTES = 256 * 1024  # smaller bodies leave with their headers in one send; bigger ones are not copied
+
+
+class ProtocolError(Exception):
+    """The container's answer is not the HTTP/1.1 response it should be (or the connection closed)."""
+
+
+class ContainerConnection:
+    """One kept-alive HTTP/1.1 connection to a model server. Lean on purpose: the request leaves in one
+    send and the answer is read from one buffer, which is all a hop through a pipeline should cost."""
+
+    def __init__(self, port: int, timeout: float):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = self.sock.makefile("rb")
+        self.keep_alive = True
+
+    def exchange(self, message: bytes, body: bytes | None = None) -> tuple[int, dict, bytes]:
+        """Send a request (head and body, or a whole message); return (status, lower-cased headers, body)."""
+        self.sock.sendall(message)
+        if body:
+            self.sock.sendall(body)
+        line = self.rfile.readline(65537)
+        if not line:
+            raise ProtocolError("the connection closed before an answer")
+        version, _, rest = line.decode("latin-1").partition(" ")
+        if not version.startswith("HTTP/1.") or not rest[:3].isdigit():
+            raise ProtocolError(f"not an HTTP response: {line[:80]!r}")
+        headers = {}
+        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n"):
+            if not line:
+                raise ProtocolError("the connection closed in the middle of the headers")
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
+        if "content-length" in headers:
+            length = int(headers["content-length"])
+            data = self.rfile.read(length)
+            if len(data) < length:
+                raise ProtocolError("the connection closed in the middle of the body")
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            data = self._read_chunked()
+        else:  # the body ends when the server closes the connection
+            data = self.rfile.read()
+            self.keep_alive = False
+        return int(rest[:3]), headers, data
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while size := int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(3)
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.sock.close()
+
+
 def _start_model_server(env: dict, folder: Path):
     """Fork the model server from the warm launcher (milliseconds); a fresh interpreter if there is none."""
     launcher = shared_launcher()
@@ -215,7 +275,7 @@ class ContainerProcess:
         self.port = free_port()
         self.last_lines: collections.deque[str] = collections.deque(maxlen=_LAST_LINES)
         self._shipper = shipper
-        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._idle: collections.deque[ContainerConnection] = collections.deque()  # append/pop are atomic
         full_env = {**os.environ, **env, "SAGEMAKER_BIND_TO_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         self.process = _start_model_server(full_env, folder)
         self.pid = self.process.pid
@@ -240,56 +300,53 @@ class ContainerProcess:
         return "\n".join(lines[-8:])
 
     def ping(self) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
         try:
-            conn.request("GET", "/ping")
-            response = conn.getresponse()
-            response.read()
-            return response.status == 200
+            conn = ContainerConnection(self.port, timeout=1)
         except OSError:
+            return False
+        try:
+            return conn.exchange(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")[0] == 200
+        except (OSError, ProtocolError, ValueError):
             return False
         finally:
             conn.close()
 
-    def _connection(self) -> http.client.HTTPConnection:
-        try:
-            return self._pool.get_nowait()
-        except queue.Empty:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=INVOCATION_TIMEOUT_SECONDS)
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return conn
-
     def post(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         """POST /invocations; returns (body, content type) or raises ContainerError / ContainerUnavailable."""
-        headers = {"Content-Type": content_type or "application/octet-stream"}
-        if accept:
-            headers["Accept"] = accept
-        for attempt in (1, 2):
-            if not self.running:
+        head = (f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: {content_type or 'application/octet-stream'}\r\n"
+                f"{'Accept: ' + accept + CRLF if accept else ''}Content-Length: {len(body)}\r\n\r\n")
+        message = head.encode("latin-1") + body if len(body) <= _COALESCE_BYTES else None
+        while True:
+            if self.process.poll() is not None:
                 raise ContainerUnavailable(self, f"the process exited with code {self.process.returncode}")
             try:
-                conn = self._connection()
-            except OSError as err:
-                raise ContainerUnavailable(self, f"connection refused ({err})") from None
+                conn = self._idle.pop()
+                reused = True
+            except IndexError:  # none idle: open one more (each concurrent caller gets its own)
+                try:
+                    conn = ContainerConnection(self.port, INVOCATION_TIMEOUT_SECONDS)
+                except OSError as err:
+                    raise ContainerUnavailable(self, f"connection refused ({err})") from None
+                reused = False
             try:
-                conn.request("POST", "/invocations", body, headers)
-                response = conn.getresponse()
-                data = response.read()
+                status, headers, data = conn.exchange(message or head.encode("latin-1"), None if message else body)
             except TimeoutError:
                 conn.close()
                 raise ContainerUnavailable(
                     self, f"no answer within {INVOCATION_TIMEOUT_SECONDS:.0f} s (the invocation timeout)") from None
-            except (http.client.HTTPException, OSError) as err:
+            except (ProtocolError, OSError, ValueError) as err:
                 conn.close()
-                if attempt == 1:  # a kept-alive connection the server closed meanwhile: retry on a fresh one
+                if reused:  # a kept-alive connection the server closed meanwhile: retry on a fresh one
                     continue
                 raise ContainerUnavailable(self, f"the connection failed ({type(err).__name__}: {err})") from None
-            self._pool.put(conn)
-            if response.status >= 300:
-                raise ContainerError(self, response.status, data.decode("utf-8", "replace"))
-            return data, response.getheader("Content-Type") or (accept or "application/octet-stream")
-        raise AssertionError("unreachable")
+            if conn.keep_alive:
+                self._idle.append(conn)
+            else:
+                conn.close()
+            if status >= 300:
+                raise ContainerError(self, status, data.decode("utf-8", "replace"))
+            return data, headers.get("content-type") or (accept or "application/octet-stream")
 
     def signal_stop(self) -> None:
         if self.running:
@@ -302,11 +359,8 @@ class ContainerProcess:
         from labcloud.processes import terminate_group
 
         terminate_group(self.process, grace)
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                break
+        while self._idle:
+            self._idle.pop().close()
         self._reader.join(timeout=2)
 
 
