@@ -25,9 +25,25 @@ class LabContext:
     def __post_init__(self):
         self.store = Store(self.state_dir)
         self._clients: dict[str, object] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # log_shipper makes a client while holding it
+        self._log_shipper = None
         self.shutting_down = threading.Event()
         self.ready = threading.Event()  # set once every service has loaded its state
+
+    @property
+    def log_shipper(self):
+        """The one LogShipper of this server (labcloud.runtime.job_logs), made on first use."""
+        with self._lock:
+            if self._log_shipper is None:
+                from labcloud.runtime.job_logs import LogShipper
+
+                self._log_shipper = LogShipper(self.client("logs"))
+            return self._log_shipper
+
+    def close(self) -> None:
+        """Send the last log lines; called once every service has stopped."""
+        if self._log_shipper is not None:
+            self._log_shipper.close()
 
     def client(self, service: str):
         """A boto3 client for this server itself: labcloud's own S3 and Logs writes go over the wire like a

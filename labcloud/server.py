@@ -114,6 +114,7 @@ class LabServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.backend.shutdown()
+        self.ctx.close()
         from labcloud.runtime.launcher import close_shared_launcher
 
         close_shared_launcher()

@@ -127,3 +127,25 @@ def sagemaker_session(labcloud_server):
     import labcloud
 
     return labcloud.session()
+
+
+# boto3 clients on the session's labcloud, for tests that speak the API directly.
+@pytest.fixture(scope="session")
+def sm(labcloud_server):
+    import boto3
+
+    return boto3.client("sagemaker")
+
+
+@pytest.fixture(scope="session")
+def s3(labcloud_server):
+    import boto3
+
+    return boto3.client("s3")
+
+
+@pytest.fixture(scope="session")
+def runtime(labcloud_server):
+    import boto3
+
+    return boto3.client("sagemaker-runtime")

@@ -17,16 +17,6 @@ ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
 
 @pytest.fixture(scope="module")
-def sm(labcloud_server):
-    return boto3.client("sagemaker")
-
-
-@pytest.fixture(scope="module")
-def runtime(labcloud_server):
-    return boto3.client("sagemaker-runtime")
-
-
-@pytest.fixture(scope="module")
 def model_url(labcloud_server):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="hosting-errors")

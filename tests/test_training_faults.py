@@ -67,16 +67,6 @@ def log_text(name: str) -> str:
     return "\n".join(e["message"] for e in events)
 
 
-@pytest.fixture(scope="module")
-def sm(labcloud_server):
-    return boto3.client("sagemaker")
-
-
-@pytest.fixture(scope="module")
-def s3(labcloud_server):
-    return boto3.client("s3")
-
-
 def error_of(call, **kwargs) -> tuple[str, str]:
     with pytest.raises(ClientError) as err:
         call(**kwargs)

@@ -6,7 +6,6 @@ HTTP calls that go through them.
     ServingInstance    the containers of one instance, started together; invoke() runs Serial or Direct
     ContainerProcess   one `python -m labcloud.runtime.model_server` (forked by the launcher when it runs)
                        with a keep-alive connection pool
-    LogShipper         stdout lines -> CloudWatch Logs, batched, from one background thread
 
 Every call to a container has a timeout (AWS's invocation timeout is 60 s), and a container that exits
 is seen at once: nothing waits forever on a process that is gone.
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labcloud.runtime.inference_handlers import framework_for
-from labcloud.runtime.job_logs import ensure_log_stream
+from labcloud.runtime.job_logs import LogShipper
 from labcloud.runtime.launcher import LauncherUnavailable, shared_launcher
 
 INVOCATION_TIMEOUT_SECONDS = float(os.environ.get("LABCLOUD_INVOCATION_TIMEOUT_SECONDS") or 60)
@@ -139,55 +138,6 @@ def prepare_containers(s3, specs: list[ContainerSpec], root: Path) -> list[dict]
         env["LABCLOUD_FRAMEWORK"] = framework_for(spec.image, str(model_dir))
         prepared.append({"spec": spec, "folder": folder, "env": env})
     return prepared
-
-
-class LogShipper:
-    """Sends log lines to CloudWatch Logs in batches from one thread, so a chatty container never waits."""
-
-    def __init__(self, logs_client, interval: float = 0.25):
-        self.logs = logs_client
-        self.interval = interval
-        self._pending: dict[tuple[str, str], list] = collections.defaultdict(list)
-        self._created: set = set()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="labcloud-log-shipper", daemon=True)
-        self._thread.start()
-
-    def ship(self, group: str, stream: str, line: str) -> None:
-        with self._lock:
-            self._pending[(group, stream)].append({"timestamp": int(time.time() * 1000), "message": line})
-
-    def flush(self, quiet: bool = False) -> None:
-        with self._lock:
-            batches, self._pending = self._pending, collections.defaultdict(list)
-        for (group, stream), events in batches.items():
-            try:
-                self._ensure(group, stream)
-                for start in range(0, len(events), 1000):
-                    self.logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                             logEvents=events[start:start + 1000])
-            except Exception as err:  # logs are best effort: the server must keep serving without them
-                if not quiet:
-                    print(f"labcloud: could not ship logs to {group}/{stream}: {err}", file=sys.stderr)
-
-    def _ensure(self, group: str, stream: str) -> None:
-        if (group, stream) not in self._created:
-            ensure_log_stream(self.logs, group, stream)
-            self._created.add((group, stream))
-
-    def _run(self) -> None:
-        while not self._stopped:
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            self.flush()
-
-    def close(self) -> None:
-        self._stopped = True
-        self._wake.set()
-        self._thread.join(timeout=5)
-        self.flush(quiet=True)  # the server may already be closed: lines written after that are lost
 
 
 CRLF = "\r\n"

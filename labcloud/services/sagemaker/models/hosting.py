@@ -19,7 +19,7 @@ import threading
 
 from labcloud.arns import sagemaker_arn
 from labcloud.aws_errors import ValidationException
-from labcloud.runtime.serving import LogShipper, StartupFailed
+from labcloud.runtime.serving import StartupFailed
 from labcloud.services.sagemaker.models.base import ResourceFamily
 from labcloud.services.sagemaker.models.endpoints import Deployment, deploy
 from labcloud.services.sagemaker.validation import require
@@ -81,16 +81,8 @@ class Hosting(ResourceFamily):
         self.live: dict[str, Deployment] = {}  # what serves each endpoint now
         self._cancel: dict[str, threading.Event] = {}
         self._workers: list[threading.Thread] = []
-        self._shipper: LogShipper | None = None
 
     # ---- life of the family ----
-
-    @property
-    def shipper(self) -> LogShipper:
-        with self.lock:
-            if self._shipper is None:
-                self._shipper = LogShipper(self.ctx.client("logs"))
-            return self._shipper
 
     def start(self) -> None:
         store = self.ctx.store
@@ -116,8 +108,6 @@ class Hosting(ResourceFamily):
             deployments, self.live = list(self.live.values()), {}
         for deployment in deployments:
             deployment.stop()
-        if self._shipper is not None:
-            self._shipper.close()
 
     def status(self) -> dict:
         with self.lock:
@@ -311,7 +301,7 @@ class Hosting(ResourceFamily):
         root = self.ctx.work_dir / "endpoints" / name / f"{config_name}-{int(now().timestamp() * 1000)}"
         with self.lock:
             cancel = self._cancel.setdefault(name, threading.Event())
-        return deploy(self.ctx, self.shipper, name, config, self._models_for(config), root, cancel)
+        return deploy(self.ctx, self.ctx.log_shipper, name, config, self._models_for(config), root, cancel)
 
     def _variant_summaries(self, deployment: Deployment) -> list[dict]:
         summaries = []

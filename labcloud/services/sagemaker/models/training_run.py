@@ -21,7 +21,6 @@ from labcloud import processes
 from labcloud.runtime import checkpoints, isolation
 from labcloud.runtime import training_container as container
 from labcloud.runtime.images import resolve
-from labcloud.runtime.job_logs import LogStreamWriter
 from labcloud.runtime.spot import SpotPolicy, tagged_interruptions
 
 log = logging.getLogger("labcloud.training")
@@ -46,7 +45,6 @@ class TrainingRun:
         self.interrupt_requested = threading.Event()
         self.process: subprocess.Popen | None = None
         self.thread = threading.Thread(target=self._main, name=f"training-{name}", daemon=True)
-        self.logs: LogStreamWriter | None = None
 
     # -- helpers ---------------------------------------------------------------------------------------
     @property
@@ -58,8 +56,9 @@ class TrainingRun:
         return self.family.runs_state[self.name]
 
     def _note(self, line: str) -> None:
-        if self.logs:
-            self.logs.write(line)
+        stream = self.state.get("log_stream")
+        if stream:
+            self.ctx.log_shipper.ship(LOG_GROUP, stream, line)
 
     def _check_shutdown(self) -> None:
         if self.ctx.shutting_down.is_set():
@@ -75,7 +74,7 @@ class TrainingRun:
             if not state.get("log_stream"):
                 state["log_stream"] = f"{self.name}/{container.CURRENT_HOST}-{int(time.time())}"
                 self.family.save(self.name)
-            self.logs = LogStreamWriter(self.ctx.client("logs"), LOG_GROUP, state["log_stream"])
+            self.ctx.log_shipper.open_stream(LOG_GROUP, state["log_stream"])
             self._run_attempts()
         except _Shutdown:
             pass
@@ -84,8 +83,7 @@ class TrainingRun:
             if not self.ctx.shutting_down.is_set():
                 self._finish("Failed", failure=f"InternalServerError: labcloud could not run the job: {err}")
         finally:
-            if self.logs:
-                self.logs.close()
+            self.ctx.log_shipper.flush()
             self.family.run_ended(self.name)
 
     def _run_attempts(self) -> None:
@@ -212,8 +210,7 @@ class TrainingRun:
         ended_by = self._supervise(started)
         exit_code = self.process.wait()
         reader.join(timeout=10)
-        if self.logs:
-            self.logs.flush()  # the script's last lines reach the logs before the status moves on
+        self.ctx.log_shipper.flush()  # the script's last lines reach the logs before the status moves on
         self.state["container_seconds"] = self.state.get("container_seconds", 0.0) + time.monotonic() - started
         self.family.save(self.name)
         if sync:

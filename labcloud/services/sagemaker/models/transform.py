@@ -19,7 +19,7 @@ import threading
 from labcloud.arns import sagemaker_arn
 from labcloud.aws_errors import ResourceInUse, ValidationException
 from labcloud.runtime.s3_transfer import list_keys, split_s3_uri
-from labcloud.runtime.serving import (ContainerError, ContainerUnavailable, LogShipper, ServingInstance,
+from labcloud.runtime.serving import (ContainerError, ContainerUnavailable, ServingInstance,
                                       container_specs, prepare_containers, stop_all, wait_until_healthy)
 from labcloud.services.sagemaker.models.base import ResourceFamily
 from labcloud.services.sagemaker.models.hosting import list_page, not_found, now
@@ -82,14 +82,6 @@ class TransformJobs(ResourceFamily):
         self._stop: dict[str, threading.Event] = {}
         self._workers: dict[str, threading.Thread] = {}
         self._instances: dict[str, list[ServingInstance]] = {}
-        self._shipper: LogShipper | None = None
-
-    @property
-    def shipper(self) -> LogShipper:
-        with self.lock:
-            if self._shipper is None:
-                self._shipper = LogShipper(self.ctx.client("logs"))
-            return self._shipper
 
     def start(self) -> None:
         self.jobs = self.ctx.store.load_all("transform-jobs")
@@ -104,8 +96,6 @@ class TransformJobs(ResourceFamily):
             event.set()
         for worker in list(self._workers.values()):
             worker.join(timeout=30)
-        if self._shipper is not None:
-            self._shipper.close()
 
     def status(self) -> dict:
         with self.lock:
@@ -223,7 +213,7 @@ class TransformJobs(ResourceFamily):
             stop_all([c for i in instances for c in i.containers])
             with self.lock:
                 self._instances.pop(name, None)
-            self.shipper.flush()
+            self.ctx.log_shipper.flush()
 
     def _start_containers(self, name: str, job: dict) -> list[ServingInstance]:
         hosting = self.backend.family("Hosting")
@@ -239,7 +229,7 @@ class TransformJobs(ResourceFamily):
             self._instances[name] = instances
         try:
             for _ in range(int(job["TransformResources"].get("InstanceCount", 1))):
-                instances.append(ServingInstance(prepared, LOG_GROUP, name, self.shipper))
+                instances.append(ServingInstance(prepared, LOG_GROUP, name, self.ctx.log_shipper))
             wait_until_healthy([c for i in instances for c in i.containers], STARTUP_TIMEOUT_SECONDS)
         except Exception:
             stop_all([c for i in instances for c in i.containers])
