@@ -49,6 +49,24 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def read_http_response(stream) -> tuple[int, dict, bytes]:
+    """One HTTP/1.1 response from a socket file: status, lower-cased headers, body (sized or chunked)."""
+    status = int(stream.readline().split()[1])
+    headers = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.lower()] = value.strip()
+    if "content-length" in headers:
+        return status, headers, stream.read(int(headers["content-length"]))
+    assert headers.get("transfer-encoding") == "chunked", headers
+    body = b""
+    while size := int(stream.readline().strip(), 16):
+        body += stream.read(size)
+        stream.readline()
+    stream.readline()
+    return status, headers, body
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,41 +8,26 @@ import socket
 
 import boto3
 
-
-def read_response(stream) -> tuple[int, dict, bytes]:
-    status = int(stream.readline().split()[1])
-    headers = {}
-    while (line := stream.readline()) not in (b"\r\n", b""):
-        name, _, value = line.decode().partition(":")
-        headers[name.lower()] = value.strip()
-    if "content-length" in headers:
-        return status, headers, stream.read(int(headers["content-length"]))
-    assert headers.get("transfer-encoding") == "chunked", headers
-    body = b""
-    while size := int(stream.readline().strip(), 16):
-        body += stream.read(size)
-        stream.readline()
-    stream.readline()
-    return status, headers, body
+from tests.conftest import read_http_response
 
 
 def test_one_connection_serves_many_requests_whatever_the_app_reads(labcloud_server):
     with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=10) as sock:
         stream = sock.makefile("rb")
         sock.sendall(b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")
-        status, headers, body = read_response(stream)
+        status, headers, body = read_http_response(stream)
         assert status == 200 and json.loads(body)["ready"] and "connection" not in headers
         # Bodies the app never reads (Content-Length, then chunked) are skipped, not taken for the next request.
         sock.sendall(b"POST /_labcloud/health HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world")
-        assert read_response(stream)[0] == 200
+        assert read_http_response(stream)[0] == 200
         sock.sendall(b"POST /_labcloud/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                      b"5\r\nhello\r\n0\r\n\r\n")
-        assert read_response(stream)[0] == 200
+        assert read_http_response(stream)[0] == 200
         sock.sendall(b"GET /_labcloud/nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
-        status, _, body = read_response(stream)
+        status, _, body = read_http_response(stream)
         assert status == 404 and b"No such labcloud route" in body
         sock.sendall(b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        status, headers, _ = read_response(stream)
+        status, headers, _ = read_http_response(stream)
         assert status == 200 and headers["connection"] == "close" and stream.read() == b""
 
 
@@ -50,7 +35,7 @@ def test_an_http_1_0_client_gets_one_answer_and_the_close(labcloud_server):
     with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=10) as sock:
         sock.sendall(b"GET /_labcloud/health HTTP/1.0\r\n\r\n")
         stream = sock.makefile("rb")
-        status, headers, body = read_response(stream)
+        status, headers, body = read_http_response(stream)
         assert status == 200 and json.loads(body)["ready"]
         assert stream.read() == b""
 

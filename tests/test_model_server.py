@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from tests.conftest import read_http_response
 from tests.test_hosting_support import REGRESSOR_SCRIPT, fitted_models, model_tarball, training_data
 
 from labcloud.runtime.inference_handlers import HandlerChain, UnsupportedFormatError, decode, encode
@@ -113,15 +114,6 @@ def wait_for_port(process, port: int) -> None:
             time.sleep(0.05)
 
 
-def read_response(stream) -> tuple[int, dict, bytes]:
-    status = int(stream.readline().split()[1])
-    headers = {}
-    while (line := stream.readline()) not in (b"\r\n", b""):
-        name, _, value = line.decode().partition(":")
-        headers[name.lower()] = value.strip()
-    return status, headers, stream.read(int(headers.get("content-length", 0)))
-
-
 def test_model_server_speaks_http_1_1_as_clients_send_it(model_dir):
     process, port = start_server(model_dir)
     try:
@@ -132,27 +124,27 @@ def test_model_server_speaks_http_1_1_as_clients_send_it(model_dir):
             sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
                          b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
                          b"Transfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\n2\r\n,3\r\n0\r\n\r\n")
-            assert read_response(stream)[0] == 200
-            status, headers, body = read_response(stream)
+            assert read_http_response(stream)[0] == 200
+            status, headers, body = read_http_response(stream)
             assert status == 200 and headers["content-type"] == "application/json" and body.startswith(b"[")
             # curl's Expect: 100-continue is answered before the body is sent.
             sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
                          b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
             assert stream.readline() == b"HTTP/1.1 100 Continue\r\n" and stream.readline() == b"\r\n"
             sock.sendall(b"1,2,3")
-            assert read_response(stream)[0] == 200
+            assert read_http_response(stream)[0] == 200
             sock.sendall(b"DELETE /models HTTP/1.1\r\nHost: x\r\n\r\n")
-            status, _, body = read_response(stream)
+            status, _, body = read_http_response(stream)
             assert status == 404 and b"GET /ping and POST /invocations" in body
             sock.sendall(b"POST /invocations HTTP/1.1\r\nContent-Type: image/png\r\nContent-Length: 1\r\n\r\nx")
-            assert read_response(stream)[0] == 415
+            assert read_http_response(stream)[0] == 415
             sock.sendall(b"this is not http\r\n\r\n")
-            status, headers, _ = read_response(stream)
+            status, headers, _ = read_http_response(stream)
             assert status == 400 and headers["connection"] == "close" and stream.read() == b""
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:  # HTTP/1.0: one request
             sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
             stream = sock.makefile("rb")
-            status, headers, _ = read_response(stream)
+            status, headers, _ = read_http_response(stream)
             assert status == 200 and headers.pop("date").endswith(" GMT")
             assert headers == {"content-type": "text/plain", "content-length": "0", "connection": "close"}
             assert stream.read() == b""

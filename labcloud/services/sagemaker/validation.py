@@ -176,17 +176,22 @@ def _check_list(value, spec: _Spec, path: str, errors: list) -> None:
         errors.append(_describe(value, spec, path, message))
     item = spec.member
     if item.kind in _SCALARS:
-        bad = False
-        for element in value:
-            if element is not None:
-                _deserialize(element, item.kind)
-                bad = bad or bool(_violations(element, item))
-        if bad:
+        if _any_scalar_violates(value, item):
             errors.append(_describe(value, item, path, "Member must satisfy constraint: " + item.rules))
     else:
         for index, element in enumerate(value, 1):
             if element is not None:
                 _check(element, item, f"{path}.{index}.member", errors)
+
+
+def _any_scalar_violates(elements, spec: _Spec) -> bool:
+    """Whether any element of a list or map of scalars breaks a rule (AWS reports the collection once)."""
+    bad = False
+    for element in elements:
+        if element is not None:
+            _deserialize(element, spec.kind)  # a wrong type is a SerializationException, raised at once
+            bad = bad or bool(_violations(element, spec))
+    return bad
 
 
 def _check_map(value, spec: _Spec, path: str, errors: list) -> None:
@@ -198,12 +203,7 @@ def _check_map(value, spec: _Spec, path: str, errors: list) -> None:
     if any(_violations(key, key_spec) for key in value):
         errors.append(_describe(value, spec, path, "Map keys must satisfy constraint: " + key_spec.rules))
     if value_spec.kind in _SCALARS:
-        bad = False
-        for entry in value.values():
-            if entry is not None:
-                _deserialize(entry, value_spec.kind)
-                bad = bad or bool(_violations(entry, value_spec))
-        if bad:
+        if _any_scalar_violates(value.values(), value_spec):
             errors.append(_describe(value, spec, path, "Map value must satisfy constraint: " + value_spec.rules))
     else:
         for key, entry in value.items():
