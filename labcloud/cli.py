@@ -55,6 +55,10 @@ def cmd_status(args) -> int:
         label = key.replace("_", " ")
         if isinstance(value, list):
             print(f"  {label}: {len(value)}" + (f" ({', '.join(map(str, value))})" if value else ""))
+        elif isinstance(value, dict):
+            print(f"  {label}: {'none' if not value else ''}")
+            for name, item in value.items():
+                print(f"    {name}: {', '.join(map(str, item)) if isinstance(item, list) else item}")
         else:
             print(f"  {label}: {value}")
     return 0
