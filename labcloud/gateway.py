@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from labcloud import __version__
+from labcloud.aws_errors import ServiceUnavailable
 
 _INVOCATIONS = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
 _SCOPE_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/(?P<service>[^/]+)/aws4_request")
@@ -37,12 +39,18 @@ class Gateway:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        is_runtime = (self.runtime is not None and environ["REQUEST_METHOD"] == "POST"
+                      and _INVOCATIONS.match(path) and _signed_service(environ) in ("sagemaker", None))
+        if (target.startswith("SageMaker.") or is_runtime) and not self.ctx.ready.is_set():
+            # Until every family has loaded its records, an answer could deny a job that exists: clients
+            # retry a 503. (S3 and IAM stay served: loading the records needs them.)
+            err = ServiceUnavailable("labcloud is loading its saved state; retry in a moment.")
+            return Response(err.json_body(), status=err.status, headers=err.headers())(environ, start_response)
         if target.startswith("SageMaker."):
             request = Request(environ)
             status, headers, body = self.sagemaker.dispatch(target, request.get_data())
             return Response(body, status=status, headers=headers)(environ, start_response)
-        if (self.runtime is not None and environ["REQUEST_METHOD"] == "POST"
-                and _INVOCATIONS.match(path) and _signed_service(environ) in ("sagemaker", None)):
+        if is_runtime:
             request = Request(environ)
             status, headers, body = self.runtime.invoke_endpoint(
                 _INVOCATIONS.match(path).group("name"), request)
@@ -79,10 +87,14 @@ class Gateway:
             return self.moto_app(environ, start_response)
         from labcloud.journal import is_mutation
 
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        import io
-
+        if environ.get("wsgi.input_terminated"):
+            # A chunked body has no Content-Length: read it whole, then hand moto a plain sized body.
+            body = environ["wsgi.input"].read()
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        else:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+        environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
         captured = {}
 

@@ -45,6 +45,7 @@ class Journal:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(path)
         self._file = open(path, "ab")
 
     def record(self, environ: dict, body: bytes, response_body: bytes) -> None:
@@ -79,21 +80,43 @@ def _upload_id(response_body: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def read_records(path: Path):
-    """Yield (header, body) for every whole record in the journal."""
+def _scan(path: Path):
+    """Yield (header, body, end offset) for every whole record, reading the file one record at a time."""
     if not path.exists():
         return
-    data = path.read_bytes()
-    offset = 0
-    while offset + _HEADER.size <= len(data):
-        header_len, body_len = _HEADER.unpack_from(data, offset)
-        start = offset + _HEADER.size
-        end = start + header_len + body_len
-        if end > len(data):
-            break  # cut short by a crash
-        header = json.loads(data[start:start + header_len])
-        yield header, data[start + header_len:end]
-        offset = end
+    with open(path, "rb") as f:
+        offset = 0
+        while True:
+            prefix = f.read(_HEADER.size)
+            if len(prefix) < _HEADER.size:
+                return
+            header_len, body_len = _HEADER.unpack(prefix)
+            data = f.read(header_len + body_len)
+            if len(data) < header_len + body_len:
+                return  # cut short by a crash
+            try:
+                header = json.loads(data[:header_len])
+            except ValueError:
+                return  # a torn write
+            offset += _HEADER.size + header_len + body_len
+            yield header, data[header_len:], offset
+
+
+def read_records(path: Path):
+    """Yield (header, body) for every whole record in the journal."""
+    for header, body, _ in _scan(path):
+        yield header, body
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut the file after its last whole record, so records appended later are read back in line."""
+    if not path.exists():
+        return
+    end = 0
+    for _, _, end in _scan(path):
+        pass
+    if path.stat().st_size != end:
+        os.truncate(path, end)
 
 
 def replay(path: Path, app) -> int:
