@@ -106,15 +106,18 @@ class LabServer:
             pass
 
     def stop(self) -> None:
-        """Stop serving, then stop every process the services started."""
+        """Stop every process the services started, then stop serving.
+
+        The services stop first, while the endpoint still answers: a job's last checkpoint and log lines
+        reach S3 and CloudWatch Logs through it."""
         if self._stopped.is_set():
             return
         self.ctx.shutting_down.set()
+        self.backend.shutdown()
+        self.ctx.close()
         self.http.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.backend.shutdown()
-        self.ctx.close()
         from labcloud.runtime.launcher import close_shared_launcher
 
         close_shared_launcher()

@@ -216,3 +216,55 @@ def test_restart_after_kill_9_loses_nothing_and_resumes_the_running_job(tmp_path
         children = descendants(server.process.pid)
         assert server.stop() == 0, server.log()
         assert not [p for p in children if alive(p)]
+
+
+def test_an_s3_key_that_climbs_out_of_its_channel_fails_the_job(sm, s3, labcloud_server):
+    if BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="tests/faults/climb/train/ok.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=BUCKET, Key="tests/faults/climb/train/../../../../../../escaped.txt", Body=b"x")
+    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/tests/faults/climb/train"}}}
+    sm.create_training_job(**script_job(s3, "climber", "print('never runs')", InputDataConfig=[channel]))
+    description = wait_for(sm, "climber", ("Completed", "Failed", "Stopped"))
+    assert description["TrainingJobStatus"] == "Failed"
+    assert description["FailureReason"].startswith("ClientError: the S3 object key")
+    assert not list(labcloud_server.state_dir.rglob("escaped.txt"))
+
+
+def test_a_graceful_stop_keeps_the_checkpoint_written_on_sigterm(tmp_path, monkeypatch):
+    server = LabcloudProcess.start(tmp_path / "state", env=FAST_SETTINGS)
+    for key, value in client_environment(server.url).items():
+        monkeypatch.setenv(key, value)
+    try:
+        s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+        s3.create_bucket(Bucket=BUCKET)
+        code = """
+        import json, os, signal, sys, time
+        path = "/opt/ml/checkpoints/state.json"
+        if os.path.exists(path):
+            print("resumed from", json.load(open(path))["saved_by"], flush=True)
+            open("/opt/ml/model/done.txt", "w").write("ok")
+            sys.exit(0)
+        def on_term(signum, frame):
+            json.dump({"saved_by": "sigterm-handler"}, open(path, "w"))
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, on_term)
+        print("waiting for SIGTERM", flush=True)
+        while True:
+            time.sleep(0.05)
+        """
+        sm.create_training_job(**script_job(s3, "graceful", code, CheckpointConfig={
+            "S3Uri": f"s3://{BUCKET}/graceful/checkpoints"}))
+        wait_for(sm, "graceful", ("Training",))
+        deadline = time.monotonic() + 20
+        while "waiting for SIGTERM" not in log_text("graceful") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.stop() == 0, server.log()
+
+        server = LabcloudProcess.start(tmp_path / "state", port=server.port, env=FAST_SETTINGS)
+        description = wait_for(sm, "graceful", ("Completed", "Failed", "Stopped"), timeout=60)
+        assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+        assert "resumed from sigterm-handler" in log_text("graceful")
+    finally:
+        assert server.stop() == 0, server.log()

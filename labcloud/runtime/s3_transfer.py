@@ -5,6 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class UnsafeKeyError(ValueError):
+    """An S3 key that would be written outside the folder it is downloaded into."""
+
+
+def local_target(dest: Path, relative: str, key: str) -> Path:
+    """dest/relative, refusing keys with '..' parts or a leading '/' that would leave dest."""
+    target = dest / relative
+    if not target.resolve().is_relative_to(dest.resolve()):
+        raise UnsafeKeyError(f"ClientError: the S3 object key {key!r} leads outside the folder it is "
+                             f"downloaded to; rename it without '..' parts or a leading '/'.")
+    return target
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an S3 URI: {uri}")
@@ -39,7 +52,7 @@ def download_prefix(s3, uri: str, dest: Path) -> int:
         rest = key[len(prefix):]
         # A prefix that ends at a folder boundary drops the folder; otherwise keep the file's own name.
         relative = rest.lstrip("/") if (prefix.endswith("/") or rest.startswith("/")) else key[len(directory):]
-        target = dest / relative
+        target = local_target(dest, relative, key)
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(target))
         count += 1

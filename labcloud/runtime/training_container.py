@@ -28,7 +28,7 @@ from pathlib import Path
 
 from labcloud.environment import client_environment
 from labcloud.runtime.images import ImageCommand
-from labcloud.runtime.s3_transfer import download_prefix, join_key, split_s3_uri
+from labcloud.runtime.s3_transfer import download_prefix, join_key, local_target, split_s3_uri
 
 CURRENT_HOST = "algo-1"
 # Hyperparameters the SDK adds for the framework containers; they are not passed to the script.
@@ -162,7 +162,7 @@ def _download_manifest(s3, uri: str, dest: Path, name: str) -> None:
     prefix = manifest[0].get("prefix", "") if manifest and isinstance(manifest[0], dict) else ""
     for relative in manifest[1:]:
         m_bucket, m_key = split_s3_uri(prefix.rstrip("/") + "/" + relative)
-        target = dest / relative
+        target = local_target(dest, relative, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(m_bucket, m_key, str(target))
 

@@ -128,7 +128,9 @@ class TrainingJobs(ResourceFamily):
             job = self.jobs[name]
             if status in _STOP_TERMINALS and job["SecondaryStatus"] != "Stopping":
                 self.transition(name, "Stopping")
-            self.transition(name, status)
+            if not self.transition(name, status):
+                # A StopTrainingJob landed between the runner's last check and here: the stop wins.
+                self.transition(name, self.runs_state[name].get("stop_reason") or "Stopped")
             now = job["LastModifiedTime"]
             job["SecondaryStatusTransitions"][-1]["EndTime"] = now
             job["TrainingEndTime"] = now

@@ -21,6 +21,7 @@ from labcloud import processes
 from labcloud.runtime import checkpoints, isolation
 from labcloud.runtime import training_container as container
 from labcloud.runtime.images import resolve
+from labcloud.runtime.s3_transfer import UnsafeKeyError
 from labcloud.runtime.spot import SpotPolicy, tagged_interruptions
 
 log = logging.getLogger("labcloud.training")
@@ -173,7 +174,8 @@ class TrainingRun:
             if script is not None:
                 container.download_code(s3, layout, script)
             argv, cwd = container.command(layout, image, script)
-        except container.ContainerError as err:
+            restored = checkpoints.restore(s3, checkpoint["S3Uri"], checkpoint_dir) if checkpoint else 0
+        except (container.ContainerError, UnsafeKeyError) as err:
             self._finish("Failed", failure=str(err))
             return "failed"
         if script is not None and layout.path("code", "requirements.txt").is_file():
@@ -181,7 +183,6 @@ class TrainingRun:
                        "(it runs offline): the job uses the packages installed beside labcloud.")
         sync = None
         if checkpoint:
-            restored = checkpoints.restore(s3, checkpoint["S3Uri"], checkpoint_dir)
             if restored:
                 self._note(f"labcloud: restored {restored} checkpoint file(s) from {checkpoint['S3Uri']}")
 
@@ -209,12 +210,15 @@ class TrainingRun:
             sync.start()
         ended_by = self._supervise(started)
         exit_code = self.process.wait()
+        # What the script left running (a data loader, a background helper) ends with the job, and lets go
+        # of the output pipe.
+        processes.terminate_group(self.process, 0)
         reader.join(timeout=10)
         self.ctx.log_shipper.flush()  # the script's last lines reach the logs before the status moves on
         self.state["container_seconds"] = self.state.get("container_seconds", 0.0) + time.monotonic() - started
         self.family.save(self.name)
         if sync:
-            sync.stop(final_sync=ended_by != "shutdown")
+            sync.stop(final_sync=True)  # however it ended, the newest checkpoint goes to S3
         self.process = None
         if ended_by == "shutdown":
             raise _Shutdown()
