@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from types import SimpleNamespace
 
 import boto3
 import pytest
 from tests.test_hosting_support import BROKEN_SCRIPT, REGRESSOR_SCRIPT, ROLE, container, fitted_models, \
     model_tarball, upload
 
-from labcloud.services.sagemaker.models.transform import JobFailed, assemble, batches, split_records
+from labcloud.services.sagemaker.models import transform as transform_module
+from labcloud.services.sagemaker.models.transform import (JobFailed, JobStopped, TransformJobs, assemble,
+                                                          batches, split_records)
+from labcloud.store import Store
 
 
 def test_multirecord_packs_lines_up_to_the_payload_limit():
@@ -67,3 +72,86 @@ def test_single_record_job_completes_and_a_broken_model_fails(labcloud_server):
 
     with pytest.raises(sm.exceptions.ClientError, match="Could not find requested job"):
         sm.describe_transform_job(TransformJobName="nope")
+
+
+# ---- stopping a job versus stopping the server (stand-in containers: no model server starts) ----
+
+class StandInContainer:
+    hostname = "primary"
+    pid = 0
+
+    def __init__(self, healthy: bool):
+        self.healthy = healthy
+        self.running = True
+
+    def ping(self) -> bool:
+        return self.healthy
+
+    def failure_text(self) -> str:
+        return ""
+
+    def signal_stop(self) -> None:
+        self.running = False
+
+    def wait_stopped(self, grace: float = 0) -> None:
+        pass
+
+
+def stand_in_jobs(tmp_path, monkeypatch, healthy: bool):
+    """A TransformJobs family whose instances are stand-ins; returns it and the list of their containers."""
+    started = []
+
+    class StandInInstance:
+        def __init__(self, prepared, log_group, stream_prefix, shipper):
+            self.containers = [StandInContainer(healthy)]
+            self.pids = []
+            started.extend(self.containers)
+
+    monkeypatch.setattr(transform_module, "prepare_containers", lambda s3, specs, root: [])
+    monkeypatch.setattr(transform_module, "ServingInstance", StandInInstance)
+    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, shutting_down=threading.Event(),
+                          client=lambda service: None, log_shipper=SimpleNamespace(flush=lambda: None))
+    hosting = SimpleNamespace(models={"m": {"PrimaryContainer": {"Image": "img"}}})
+    jobs = TransformJobs(ctx, SimpleNamespace(family=lambda name: hosting))
+    jobs.start()
+    jobs.create_transform_job({
+        "TransformJobName": "job", "ModelName": "m",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
+        "TransformOutput": {"S3OutputPath": "s3://b/out/"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}})
+    return jobs, started
+
+
+def wait_for(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_stop_transform_job_is_heard_while_the_containers_start(tmp_path, monkeypatch):
+    jobs, started = stand_in_jobs(tmp_path, monkeypatch, healthy=False)  # the model never finishes loading
+    wait_for(lambda: started)
+    jobs.stop_transform_job({"TransformJobName": "job"})
+    jobs._workers["job"].join(timeout=10)  # the health wait would otherwise last 600 s
+    assert not jobs._workers["job"].is_alive()
+    assert jobs.describe_transform_job({"TransformJobName": "job"})["TransformJobStatus"] == "Stopped"
+    assert not any(c.running for c in started)
+
+
+def test_a_server_stop_leaves_a_running_job_in_progress_to_be_resumed(tmp_path, monkeypatch):
+    in_transform = threading.Event()
+
+    def transform_until_stopped(self, name, job, instances, stop):
+        in_transform.set()
+        stop.wait(10)
+        raise JobStopped()
+
+    monkeypatch.setattr(TransformJobs, "_transform_all", transform_until_stopped)
+    jobs, started = stand_in_jobs(tmp_path, monkeypatch, healthy=True)
+    assert in_transform.wait(10)
+    jobs.ctx.shutting_down.set()
+    jobs.shutdown()
+    assert not jobs._workers["job"].is_alive()
+    assert Store(tmp_path).load_all("transform-jobs")["job"]["TransformJobStatus"] == "InProgress"
+    assert not any(c.running for c in started)  # its containers stop all the same

@@ -60,6 +60,10 @@ class StartupFailed(Exception):
     """A container exited or did not answer /ping in time; the message carries its last log lines."""
 
 
+class StartupCancelled(StartupFailed):
+    """The start was called off (the endpoint deleted, the job stopped, the server stopping)."""
+
+
 @dataclass
 class ContainerSpec:
     hostname: str
@@ -314,12 +318,17 @@ class ContainerProcess:
         self._reader.join(timeout=2)
 
 
-def wait_until_healthy(containers: list[ContainerProcess], timeout: float) -> None:
-    """Return once every container answers /ping; raise StartupFailed if one exits or time runs out."""
+def wait_until_healthy(containers: list[ContainerProcess], timeout: float,
+                       cancel: threading.Event | None = None) -> None:
+    """Return once every container answers /ping; raise StartupFailed if one exits or time runs out, and
+    StartupCancelled as soon as `cancel` is set (a start can take minutes: nobody should wait that out)."""
+    cancel = cancel or threading.Event()
     pending = list(containers)
     deadline = time.monotonic() + timeout
     delay = 0.01
     while pending:
+        if cancel.is_set():
+            raise StartupCancelled("The start was called off before every container passed the ping health check.")
         for container in list(pending):
             if not container.running:
                 raise StartupFailed(
@@ -333,7 +342,7 @@ def wait_until_healthy(containers: list[ContainerProcess], timeout: float) -> No
             names = ", ".join(c.hostname for c in pending)
             raise StartupFailed(f"The container(s) {names} did not pass the ping health check within "
                                 f"{timeout:.0f} s. Last log lines:\n{pending[0].failure_text()}")
-        time.sleep(delay)
+        cancel.wait(delay)
         delay = min(delay * 1.5, 0.1)
 
 
@@ -368,6 +377,8 @@ class ServingInstance:
             stop_all(self.containers)
             raise
         self.by_hostname = {c.hostname: c for c in self.containers}
+        self._in_flight = 0  # requests inside invoke(): an update lets them finish before stopping us
+        self._idle_changed = threading.Condition()
 
     @property
     def pids(self) -> list[int]:
@@ -381,12 +392,34 @@ class ServingInstance:
                target_hostname: str | None = None) -> tuple[bytes, str]:
         """Serial: each container's response is the next one's request; Accept goes to the last container
         (the others answer in their SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT). Direct: only the target runs."""
-        if target_hostname is not None:
-            return self.by_hostname[target_hostname].post(body, content_type, accept)
-        last = len(self.containers) - 1
-        for i, container in enumerate(self.containers):
-            body, content_type = container.post(body, content_type, accept if i == last else None)
-        return body, content_type
+        with self._idle_changed:
+            self._in_flight += 1
+        try:
+            if target_hostname is not None:
+                return self.by_hostname[target_hostname].post(body, content_type, accept)
+            last = len(self.containers) - 1
+            for i, container in enumerate(self.containers):
+                body, content_type = container.post(body, content_type, accept if i == last else None)
+            return body, content_type
+        finally:
+            with self._idle_changed:
+                self._in_flight -= 1
+                self._idle_changed.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def wait_idle(self, timeout: float, abort: threading.Event | None = None) -> bool:
+        """Wait until no request is inside invoke() (True), at most `timeout` s or until `abort` is set."""
+        deadline = time.monotonic() + timeout
+        with self._idle_changed:
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0 or (abort is not None and abort.is_set()):
+                    return False
+                self._idle_changed.wait(min(left, 0.1))  # wake now and then to look at `abort`
+            return True
 
     def stop(self) -> None:
         stop_all(self.containers)

@@ -78,8 +78,18 @@ class RuntimeResponse:
                                   f"in {variant.mode} mode.")
         instance = variant.next_instance()
         try:
-            out, content_type = instance.invoke(body, request.headers.get("Content-Type"),
-                                                request.headers.get("Accept"), target)
+            try:
+                out, content_type = instance.invoke(body, request.headers.get("Content-Type"),
+                                                    request.headers.get("Accept"), target)
+            except ContainerUnavailable:
+                # An UpdateEndpoint may have swapped the deployment between the look-up and the call: the
+                # request then goes to what serves the endpoint now, once.
+                current = hosting.serving(name)[1]
+                if current is None or current is deployment:
+                    raise
+                instance = (current.variant(variant.name) or current.variant(None)).next_instance()
+                out, content_type = instance.invoke(body, request.headers.get("Content-Type"),
+                                                    request.headers.get("Accept"), target)
         except ContainerError as err:
             kind = "client" if 400 <= err.status < 500 else "server"
             raise ModelError(

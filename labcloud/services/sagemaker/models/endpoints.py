@@ -18,6 +18,8 @@ from labcloud.runtime.serving import (ServingInstance, StartupFailed, container_
                                       stop_all, wait_until_healthy)
 
 DEFAULT_STARTUP_TIMEOUT_SECONDS = 600  # ContainerStartupHealthCheckTimeoutInSeconds when not set
+# A request that looked the endpoint up just before an update switched it may not be inside invoke() yet.
+HANDOFF_SECONDS = 0.1
 
 
 class Variant:
@@ -48,11 +50,21 @@ class Deployment:
 
     def variant(self, name: str | None) -> Variant | None:
         if name is None:
+            if len(self.variants) == 1:
+                return self.variants[0]
             weights = [v.weight for v in self.variants]
             if sum(weights) <= 0:
                 return self.variants[0]
             return random.choices(self.variants, weights=weights)[0]
         return next((v for v in self.variants if v.name == name), None)
+
+    def drain(self, timeout: float, abort: threading.Event | None = None) -> bool:
+        """Wait until no request is in flight on any instance (True), at most `timeout` s or until `abort`
+        is set: after an update the old deployment finishes what it was asked before it stops."""
+        deadline = time.monotonic() + timeout
+        (abort or threading.Event()).wait(HANDOFF_SECONDS)
+        return all(instance.wait_idle(max(0.0, deadline - time.monotonic()), abort)
+                   for variant in self.variants for instance in variant.instances)
 
     def stop(self) -> None:
         stop_all(self.containers())
@@ -82,7 +94,7 @@ def deploy(ctx, shipper, endpoint_name: str, config: dict, models: dict, root: P
             timeout = max(timeout, float(definition.get("ContainerStartupHealthCheckTimeoutInSeconds")
                                          or DEFAULT_STARTUP_TIMEOUT_SECONDS))
         deployment = Deployment(config["EndpointConfigName"], variants)
-        wait_until_healthy(deployment.containers(), timeout)
+        wait_until_healthy(deployment.containers(), timeout, cancelled)
         if cancelled is not None and cancelled.is_set():
             raise StartupFailed("The endpoint was deleted while it was being created.")
         return deployment

@@ -19,7 +19,7 @@ import threading
 
 from labcloud.arns import sagemaker_arn
 from labcloud.aws_errors import ValidationException
-from labcloud.runtime.serving import StartupFailed
+from labcloud.runtime.serving import INVOCATION_TIMEOUT_SECONDS, StartupFailed
 from labcloud.services.sagemaker.models.base import ResourceFamily
 from labcloud.services.sagemaker.models.endpoints import Deployment, deploy
 from labcloud.services.sagemaker.validation import require
@@ -97,7 +97,8 @@ class Hosting(ResourceFamily):
                 # It served (or was about to) before the restart: bring its config back up.
                 record.pop("PendingDeploymentSummary", None)
                 self._set_status(name, "Creating")
-                self._spawn(self._create_worker, name, record["EndpointConfigName"])
+                cancel = self._cancel.setdefault(name, threading.Event())
+                self._spawn(self._create_worker, name, record, cancel, record["EndpointConfigName"])
 
     def shutdown(self) -> None:
         for event in self._cancel.values():
@@ -292,16 +293,21 @@ class Hosting(ResourceFamily):
                       "CreationTime": created, "LastModifiedTime": created}
             self.endpoints[name] = record
             self.ctx.store.save("endpoints", name, record)
-            self._cancel[name] = threading.Event()
-        self._spawn(self._create_worker, name, config_name)
+            cancel = self._cancel[name] = threading.Event()
+        self._spawn(self._create_worker, name, record, cancel, config_name)
         return {"EndpointArn": record["EndpointArn"]}
 
-    def _deploy(self, name: str, config_name: str) -> Deployment:
+    def _deploy(self, name: str, config_name: str, cancel: threading.Event) -> Deployment:
         config = self._config(config_name)
         root = self.ctx.work_dir / "endpoints" / name / f"{config_name}-{int(now().timestamp() * 1000)}"
-        with self.lock:
-            cancel = self._cancel.setdefault(name, threading.Event())
         return deploy(self.ctx, self.ctx.log_shipper, name, config, self._models_for(config), root, cancel)
+
+    def _still_ours(self, name: str, record: dict, cancel: threading.Event) -> bool:
+        """May a worker started for `record` still change it? Not once the endpoint was deleted (even if one
+        with the same name was created since), nor while the server stops: a restart resumes it as it was."""
+        with self.lock:
+            return (self.endpoints.get(name) is record and not cancel.is_set()
+                    and not self.ctx.shutting_down.is_set())
 
     def _variant_summaries(self, deployment: Deployment) -> list[dict]:
         summaries = []
@@ -317,23 +323,22 @@ class Hosting(ResourceFamily):
             })
         return summaries
 
-    def _create_worker(self, name: str, config_name: str) -> None:
+    def _create_worker(self, name: str, record: dict, cancel: threading.Event, config_name: str) -> None:
         try:
-            deployment = self._deploy(name, config_name)
+            deployment = self._deploy(name, config_name, cancel)
         except Exception as err:
             with self.lock:
-                deleted = name not in self.endpoints
-            if not deleted:
-                self._set_status(name, "Failed", FailureReason=_reason(err))
+                if self._still_ours(name, record, cancel):
+                    self._set_status(name, "Failed", FailureReason=_reason(err))
             return
         with self.lock:
-            if name not in self.endpoints or self.ctx.shutting_down.is_set():
-                stale = deployment
-            else:
-                stale = None
+            if self._still_ours(name, record, cancel):
+                stale = self.live.get(name)  # nothing should serve yet; if something does, it must not leak
                 self.live[name] = deployment
                 self._set_status(name, "InService", FailureReason=None,
                                  ProductionVariants=self._variant_summaries(deployment))
+            else:
+                stale = deployment
         if stale is not None:
             stale.stop()
 
@@ -363,29 +368,35 @@ class Hosting(ResourceFamily):
                 "EndpointConfigName": config_name, "StartTime": now(),
                 "ProductionVariants": [{"VariantName": v["VariantName"], "DesiredInstanceCount":
                                         v.get("InitialInstanceCount", 1)} for v in config["ProductionVariants"]]})
-        self._spawn(self._update_worker, name, config_name)
+            cancel = self._cancel.setdefault(name, threading.Event())
+        self._spawn(self._update_worker, name, record, cancel, config_name)
         return {"EndpointArn": record["EndpointArn"]}
 
-    def _update_worker(self, name: str, config_name: str) -> None:
+    def _update_worker(self, name: str, record: dict, cancel: threading.Event, config_name: str) -> None:
         try:
-            deployment = self._deploy(name, config_name)
+            deployment = self._deploy(name, config_name, cancel)
         except Exception as err:
-            self._set_status(name, "RollingBack")
-            self._set_status(name, "InService", PendingDeploymentSummary=None,
-                             FailureReason=f"Update to endpoint config {config_name} failed; the endpoint keeps "
-                                           f"serving its previous config. {_reason(err)}")
+            with self.lock:
+                if self._still_ours(name, record, cancel):
+                    self._set_status(name, "RollingBack")
+                    self._set_status(name, "InService", PendingDeploymentSummary=None,
+                                     FailureReason=f"Update to endpoint config {config_name} failed; the endpoint "
+                                                   f"keeps serving its previous config. {_reason(err)}")
             return
         with self.lock:
-            if name not in self.endpoints or self.ctx.shutting_down.is_set():
-                old = deployment
-            else:
-                old = self.live.get(name)
-                self.live[name] = deployment
+            switched = self._still_ours(name, record, cancel)
+            old = self.live.get(name) if switched else deployment
+            if switched:
+                self.live[name] = deployment  # new requests go to the new config from now on
+        if old is not None:
+            if switched:  # AWS fails no request during an update: let those in flight finish
+                old.drain(INVOCATION_TIMEOUT_SECONDS, abort=self.ctx.shutting_down)
+            old.stop()
+        with self.lock:  # InService once the old instances are gone, as AWS reports it
+            if switched and self._still_ours(name, record, cancel):
                 self._set_status(name, "InService", EndpointConfigName=config_name, FailureReason=None,
                                  PendingDeploymentSummary=None,
                                  ProductionVariants=self._variant_summaries(deployment))
-        if old is not None:
-            old.stop()
 
     def delete_endpoint(self, params: dict) -> dict:
         name = params["EndpointName"]

@@ -198,24 +198,32 @@ class TransformJobs(ResourceFamily):
             with self.lock:
                 job = dict(self.jobs[name])
             self._update(name, TransformStartTime=now())
-            instances = self._start_containers(name, job)
+            instances = self._start_containers(name, job, stop)
             self._transform_all(name, job, instances, stop)
-        except JobStopped:
-            self._finish(name, "Stopped")
-        except (JobFailed, ContainerError, ContainerUnavailable, Exception) as err:
+        except (JobFailed, ContainerError, ContainerUnavailable, JobStopped, Exception) as err:
+            if self._interrupted_by_shutdown(name):
+                return  # the record stays InProgress: the next start runs the job again
             if stop.is_set():
                 self._finish(name, "Stopped")
             else:
                 self._finish(name, "Failed", _reason(err))
         else:
-            self._finish(name, "Stopped" if stop.is_set() else "Completed")
+            self._finish(name, "Stopped" if self._stop_requested(name) else "Completed")
         finally:
             stop_all([c for i in instances for c in i.containers])
             with self.lock:
                 self._instances.pop(name, None)
             self.ctx.log_shipper.flush()
 
-    def _start_containers(self, name: str, job: dict) -> list[ServingInstance]:
+    def _stop_requested(self, name: str) -> bool:
+        """Did StopTransformJob ask for the stop (the record says Stopping), rather than a server stop?"""
+        with self.lock:
+            return self.jobs[name]["TransformJobStatus"] == "Stopping"
+
+    def _interrupted_by_shutdown(self, name: str) -> bool:
+        return self.ctx.shutting_down.is_set() and not self._stop_requested(name)
+
+    def _start_containers(self, name: str, job: dict, stop: threading.Event) -> list[ServingInstance]:
         hosting = self.backend.family("Hosting")
         model = hosting.models.get(job["ModelName"])
         if model is None:
@@ -230,7 +238,7 @@ class TransformJobs(ResourceFamily):
         try:
             for _ in range(int(job["TransformResources"].get("InstanceCount", 1))):
                 instances.append(ServingInstance(prepared, LOG_GROUP, name, self.ctx.log_shipper))
-            wait_until_healthy([c for i in instances for c in i.containers], STARTUP_TIMEOUT_SECONDS)
+            wait_until_healthy([c for i in instances for c in i.containers], STARTUP_TIMEOUT_SECONDS, stop)
         except Exception:
             stop_all([c for i in instances for c in i.containers])
             raise
