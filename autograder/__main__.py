@@ -30,10 +30,15 @@ def cmd_autograde(api, args) -> int:
         if not students:
             print(f"{lab}: no submissions in {course.submitted_path(api, lab, '<student>')}")
         for student in students:
-            report = course.autograde(api, lab, student)
+            try:
+                report = course.autograde(api, lab, student)
+            except course.GradingError as err:  # one broken submission must not stop the others
+                print(f"{lab} / {student}: could not be graded: {err}")
+                status = 2
+                continue
             print(report)
             if report.unexpected_errors:
-                status = 1
+                status = max(status, 1)
     return status
 
 

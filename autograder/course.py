@@ -93,7 +93,18 @@ def _check(result: dict, what: str) -> dict:
 def release(api, lab: str) -> Path:
     """Generate the student version of a lab (nbgrader generate_assignment) and return its folder."""
     _check(api.generate_assignment(lab, force=True, create=True), f"releasing {lab}")
-    return Path(api.coursedir.format_path(api.coursedir.release_directory, ".", lab))
+    folder = Path(api.coursedir.format_path(api.coursedir.release_directory, ".", lab))
+    # The last guard: nothing of a solution or a hidden test may leave with the release, whatever file
+    # it came in.
+    from autograder import leaks
+
+    source = course_root(api) / api.coursedir.source_directory / lab / f"{lab}.ipynb"
+    problems = leaks.scan(folder, leaks.secret_lines(source, api.config))
+    if problems:
+        raise GradingError(f"the release of {lab} in {folder} holds solution or hidden-test lines; nothing "
+                           f"was wrong with nbgrader, but a file beside the notebook carries them:\n"
+                           + "\n".join(problems[:20]))
+    return folder
 
 
 def submitted_path(api, lab: str, student: str) -> Path:

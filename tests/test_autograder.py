@@ -111,3 +111,62 @@ def test_unexpected_errors_tell_test_failures_from_grading_problems():
     ]
     problems = course.unexpected_errors(nb)
     assert problems == ["b: NameError: x", "cell 3: NameError: x"]
+
+
+def _lab_copy(tmp_path: Path, lab: str) -> Path:
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "labs" / lab, root / "labs" / lab,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", "data", "*.py"))
+    for asset in (REPO / "labs" / lab).glob("*.py"):  # committed assets only
+        if asset.name not in ("train.py", "preprocess_inference.py"):
+            shutil.copy(asset, root / "labs" / lab / asset.name)
+    return root
+
+
+def _written_answer_files(lab: str) -> dict[str, str]:
+    """What running the instructor notebook in place writes with its %%writefile cells."""
+    files = {}
+    for cell in nbformat.read(instructor_notebook(lab), as_version=4).cells:
+        first, _, rest = cell.source.partition("\n")
+        if cell.cell_type == "code" and first.startswith("%%writefile"):
+            files[first.split()[-1]] = rest
+    return files
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_files_a_lab_writes_in_place_are_not_released(tmp_path, lab):
+    root = _lab_copy(tmp_path, lab)
+    written = _written_answer_files(lab)
+    for name, text in written.items():
+        (root / "labs" / lab / name).write_text(text)
+    (root / "labs" / lab / "data").mkdir()
+    (root / "labs" / lab / "data" / "train.csv").write_text("1,2\n")
+    folder = course.release(course.open_api(root), lab)
+    shipped = {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+    assert not shipped & set(written), shipped
+    assert not any(name == "data" or name.startswith("data/") for name in shipped), shipped
+
+
+def test_a_release_that_would_carry_a_solution_line_fails(tmp_path):
+    lab = "spot-training"
+    root = _lab_copy(tmp_path, lab)
+    secret = next(iter(leaks.secret_lines(instructor_notebook(lab))))
+    (root / "labs" / lab / "NOTES.md").write_text(f"draft answer:\n{secret}\n")
+    with pytest.raises(course.GradingError, match="holds solution or hidden-test lines"):
+        course.release(course.open_api(root), lab)
+
+
+def test_one_broken_submission_does_not_stop_the_others(api, capsys):
+    from autograder.__main__ import main
+
+    lab = "spot-training"
+    broken = course.submitted_path(api, lab, "aaron")
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text('{"cells": [')  # a notebook cut short
+    submit(api, lab, "zoe", nbformat.read(released_notebook(api, lab), as_version=4))
+    status = main(["--course-root", str(course.course_root(api)), "autograde", lab,
+                   "--student", "aaron", "--student", "zoe"])
+    out = capsys.readouterr().out
+    assert status == 2
+    assert "aaron: could not be graded" in out
+    assert "zoe" in out.split("aaron: could not be graded", 1)[1]
