@@ -65,10 +65,14 @@ def _lab_files(lab_dir: Path) -> list[Path]:
     return files
 
 
-def fingerprint(lab_dir: Path, nbgrader_config: Path) -> str:
+def fingerprint(lab_dir: Path, nbgrader_config: Path, labcloud_dir: Path | None = None) -> str:
+    """What a lab page depends on: the lab's files, the grading configuration, this extension, and the
+    labcloud code the lab runs against (a change there must re-run the lab, not reuse its old outputs)."""
     digest = hashlib.sha256()
-    for path in [*_lab_files(lab_dir), nbgrader_config, Path(__file__)]:
-        digest.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    platform = sorted(labcloud_dir.rglob("*.py")) if labcloud_dir and labcloud_dir.is_dir() else []
+    for path in [*_lab_files(lab_dir), nbgrader_config, Path(__file__), *platform]:
+        label = path.relative_to(labcloud_dir.parent) if path in platform else Path(path.name)
+        digest.update(label.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -158,7 +162,7 @@ def generate_lab_pages(app: Sphinx, config) -> None:
             continue
         output = srcdir / OUTPUT_DIR / source.name
         stamp = output.with_suffix(".sha256")
-        wanted = fingerprint(source.parent, config_path)
+        wanted = fingerprint(source.parent, config_path, srcdir / "labcloud")
         if output.is_file() and stamp.is_file() and stamp.read_text().strip() == wanted:
             logger.info(f"[lab_pages] {source.stem}: up to date")
             continue
