@@ -23,9 +23,11 @@ def _url(args) -> str:
 def cmd_up(args) -> int:
     from labcloud.server import serve
 
+    owner = None
     if args.exit_with_parent:
         from labcloud.processes import die_with_parent
 
+        owner = os.getppid()
         die_with_parent()
     if health(_url(args)) is not None:
         print(f"labcloud is already running on {_url(args)}", file=sys.stderr)
@@ -35,7 +37,7 @@ def cmd_up(args) -> int:
               file=sys.stderr)
     state_dir = None if args.in_memory else (args.state_dir or str(default_state_dir()))
     try:
-        serve(args.host, args.port, state_dir)
+        serve(args.host, args.port, state_dir, owner)
     except OSError as err:
         print(f"labcloud: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ class LabContext:
     settings: Settings = field(default_factory=Settings)
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
+    owner_pid: int | None = None  # the process a private labcloud lives for (labcloud.start()); None if shared
 
     def __post_init__(self):
         self.store = Store(self.state_dir)

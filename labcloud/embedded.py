@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,12 +44,35 @@ def wait_until_ready(url: str, timeout: float = 60.0, process: subprocess.Popen 
     raise TimeoutError(f"labcloud at {url} did not become ready within {timeout:.0f} s")
 
 
+def _ready_or_gone(url: str, timeout: float = 60.0) -> dict | None:
+    """The health of the labcloud on url once it is ready, or None if none answers (or it is stopping)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = health(url)
+        if info is None or info.get("ready"):
+            return info
+        time.sleep(0.05)
+    raise TimeoutError(f"labcloud at {url} did not become ready within {timeout:.0f} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start(port: int | None = None, state_dir: str | None = None, quiet: bool = False) -> str:
     """Make sure labcloud runs on 127.0.0.1:<port>, point this process's AWS clients at it, return its URL."""
     global _started
     port = int(port or os.environ.get("LABCLOUD_PORT") or DEFAULT_PORT)
     url = f"http://127.0.0.1:{port}"
-    info = health(url)
+    info = _ready_or_gone(url)
+    if info is not None and info.get("owner_pid") not in (None, os.getpid()):
+        # Another process's private labcloud (another notebook's kernel): it stops when that process
+        # does, so this process starts its own beside it.
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        info = None
     if info is None:
         if _started is not None and _started.poll() is None:
             raise RuntimeError(f"labcloud started by this process is not answering on {url}")
@@ -67,7 +91,6 @@ def start(port: int | None = None, state_dir: str | None = None, quiet: bool = F
             raise RuntimeError(f"{err}:\n{log.read().decode(errors='replace')[-2000:]}") from None
         how = "started"
     else:
-        info = wait_until_ready(url)
         how = "using"
     configure(url)
     if not quiet:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 REGION = "us-east-1"
@@ -20,7 +19,10 @@ SageMaker:
 
 def _sdk_config_file() -> str:
     # The SageMaker SDK v2 reports usage to an AWS host unless a config file opts out.
-    path = Path(tempfile.gettempdir()) / "labcloud-sagemaker-config.yaml"
+    # In the user's own config folder: on a shared machine nobody else may write the defaults the SDK reads.
+    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "labcloud"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / "sagemaker-config.yaml"
     if not path.exists() or path.read_text() != _TELEMETRY_OPT_OUT:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(_TELEMETRY_OPT_OUT)

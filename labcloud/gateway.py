@@ -66,7 +66,8 @@ class Gateway:
         if path == "/_labcloud/health":
             info = {"labcloud": __version__, "pid": os.getpid(), "endpoint_url": self.ctx.endpoint_url,
                     "state_dir": str(self.ctx.state_dir) if self.ctx.state_dir else None,
-                    "ready": self.ctx.ready.is_set()}
+                    "ready": self.ctx.ready.is_set() and not self.ctx.shutting_down.is_set(),
+                    "owner_pid": self.ctx.owner_pid}
         elif path == "/_labcloud/status":
             from labcloud.runtime.launcher import shared_launcher
 

@@ -30,7 +30,8 @@ def _moto_app():
 class LabServer:
     """The gateway, the services behind it and the HTTP server, as one thing to start and stop."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: str | os.PathLike | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: str | os.PathLike | None = None,
+                 owner_pid: int | None = None):
         from labcloud.gateway import Gateway
         from labcloud.keepalive import KeepAliveRequestHandler
         from labcloud.journal import Journal, replay
@@ -49,7 +50,8 @@ class LabServer:
         self.http.daemon_threads = True
         self.port = self.http.server_port
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
-        self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=work_dir)
+        self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=work_dir,
+                              owner_pid=owner_pid)
 
         moto_app = _moto_app()
         journal = None
@@ -132,9 +134,9 @@ class LabServer:
         self._stopped.set()
 
 
-def serve(host: str, port: int, state_dir: str | None) -> None:
+def serve(host: str, port: int, state_dir: str | None, owner_pid: int | None = None) -> None:
     """`labcloud up`: serve in the foreground; Ctrl-C or SIGTERM stops the server and all it started."""
-    server = LabServer(host, port, state_dir)
+    server = LabServer(host, port, state_dir, owner_pid)
 
     def on_signal(signum, frame):
         # stop() joins threads: run it off the signal handler.

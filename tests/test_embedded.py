@@ -66,3 +66,30 @@ def test_a_started_server_dies_with_a_killed_caller():
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert _wait_gone(f"http://127.0.0.1:{port}")
+
+
+def test_a_second_process_does_not_adopt_another_processs_private_server():
+    port = free_port()
+    first = _run_child(f"""
+        import labcloud, time
+        labcloud.start(port={port})
+        print("ready", flush=True)
+        time.sleep(600)
+    """, port)
+    try:
+        assert first.stdout.readline().startswith("labcloud: started")
+        assert first.stdout.readline().strip() == "ready"
+        second = _run_child(f"""
+            import labcloud
+            print(labcloud.start(port={port}))
+        """, port)
+        out, _ = second.communicate(timeout=120)
+        assert second.returncode == 0, out
+        lines = out.strip().splitlines()
+        assert lines[0].startswith("labcloud: started") and not lines[-1].endswith(f":{port}"), out
+        assert _wait_gone(lines[-1])  # the second one's own server went with it
+        assert health(f"http://127.0.0.1:{port}") is not None  # the first one's is untouched
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert _wait_gone(f"http://127.0.0.1:{port}")
