@@ -38,15 +38,15 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 
     def run_wsgi(self) -> None:
         # (An "Expect: 100-continue" was answered by http.server's parse_request already.)
+        problem = self._framing_problem()
+        if problem:  # where this body ends is ambiguous: answer, and read nothing more from this connection
+            self.close_connection = True
+            _Response(self, False).refuse(problem)
+            return
         environ = self.environ = self.make_environ()
         body = environ["wsgi.input"]
         if not environ.get("wsgi.input_terminated"):  # not chunked: the app may read Content-Length bytes
-            try:
-                length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
-            except ValueError:
-                length = 0
-                self.close_connection = True  # where this body ends is unknown
-            body = environ["wsgi.input"] = LimitedStream(self.rfile, length)
+            body = environ["wsgi.input"] = LimitedStream(self.rfile, int(environ.get("CONTENT_LENGTH") or 0))
         response = _Response(self, environ["REQUEST_METHOD"] == "HEAD")
         try:
             chunks = self.server.app(environ, response.start)
@@ -76,6 +76,25 @@ class KeepAliveRequestHandler(MotoRequestHandler):
                 pass
         except Exception:  # noqa: BLE001 - a body that cannot be drained: close rather than misread
             self.close_connection = True
+
+
+    def _framing_problem(self) -> str | None:
+        """Why this request's body cannot be delimited without guessing (RFC 9112 6.1-6.3), or None.
+
+        A body two parties could frame differently lets a second request hide inside the first one."""
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        if codings:
+            if len(codings) != 1 or codings[0].strip().lower() != "chunked":
+                return (f"Transfer-Encoding {', '.join(codings)} is not supported; "
+                        "send the body with Content-Length or Transfer-Encoding: chunked.")
+            if self.headers.get_all("Content-Length"):
+                return "A request cannot have both Transfer-Encoding and Content-Length; send one of them."
+        lengths = {value.strip() for field in self.headers.get_all("Content-Length") or [] for value in field.split(",")}
+        if any(not (value.isascii() and value.isdigit()) for value in lengths):
+            return f"Content-Length {', '.join(sorted(lengths))} is not a number of bytes (0 or more)."
+        if len(lengths) > 1:
+            return f"Conflicting Content-Length values {', '.join(sorted(lengths))}; send one."
+        return None
 
 
 class _Response:
@@ -120,6 +139,15 @@ class _Response:
                                                                  ("Content-Length", str(len(message)))]
         self.keep_alive = False
         self._send_head(message)
+
+    def refuse(self, message: str) -> None:
+        """400 for a request whose framing is ambiguous; the connection closes after it."""
+        body = message.encode()
+        self.status, self.headers = "400 Bad Request", [("Content-Type", "text/plain"),
+                                                       ("Content-Length", str(len(body)))]
+        self.keep_alive = False
+        self._send_head(body)
+        self.handler.log_error("refused a request: %s", message)
 
     def _send_head(self, first: bytes) -> None:
         code = int(self.status.split(None, 1)[0])

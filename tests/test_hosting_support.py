@@ -49,6 +49,7 @@ REGRESSOR_SCRIPT = textwrap.dedent('''
         return joblib.load(os.path.join(model_dir, "model.joblib"))
 
     def predict_fn(data, model):
+        data = data.reshape(1, -1) if data.ndim == 1 else data  # one CSV row: genfromtxt gives 1-D, as on AWS
         if data.shape[1] and data[0, 0] == -999:
             raise ValueError("refusing the sentinel input -999")
         return model.predict(data)

@@ -7,6 +7,7 @@ import json
 import socket
 
 import boto3
+import pytest
 
 from tests.conftest import read_http_response
 
@@ -29,6 +30,35 @@ def test_one_connection_serves_many_requests_whatever_the_app_reads(labcloud_ser
         sock.sendall(b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         status, headers, _ = read_http_response(stream)
         assert status == 200 and headers["connection"] == "close" and stream.read() == b""
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: -5\r\n",  # once clamped to 0: the body was then read as the next request
+    b"Content-Length: abc\r\n",
+    b"Content-Length: 5\r\nContent-Length: 6\r\n",
+    b"Transfer-Encoding: gzip\r\n",
+    b"Transfer-Encoding: gzip, chunked\r\n",
+    b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+])
+def test_ambiguous_body_framing_is_a_400_that_closes_the_connection(labcloud_server, framing):
+    with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=10) as sock:
+        stream = sock.makefile("rb")
+        # Were the body taken for a request, a second answer (200) would follow the first.
+        sock.sendall(b"POST /_labcloud/health HTTP/1.1\r\nHost: x\r\n" + framing +
+                     b"\r\nGET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body = read_http_response(stream)
+        assert status == 400 and headers["connection"] == "close" and body
+        assert stream.read() == b""
+
+
+def test_a_repeated_equal_content_length_is_one_length(labcloud_server):
+    with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=10) as sock:
+        stream = sock.makefile("rb")
+        sock.sendall(b"POST /_labcloud/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n"
+                     b"\r\nhelloGET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_http_response(stream)[0] == 200
+        status, headers, _ = read_http_response(stream)
+        assert status == 200 and "connection" not in headers
 
 
 def test_an_http_1_0_client_gets_one_answer_and_the_close(labcloud_server):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import os
 import socket
 import subprocess
 import sys
 import tarfile
+import textwrap
 import time
 
 import numpy as np
@@ -16,7 +18,8 @@ import pytest
 from tests.conftest import read_http_response
 from tests.test_hosting_support import REGRESSOR_SCRIPT, fitted_models, model_tarball, training_data
 
-from labcloud.runtime.inference_handlers import HandlerChain, UnsupportedFormatError, decode, encode
+from labcloud.runtime.inference_handlers import (HandlerChain, UnsupportedFormatError, decode, encode,
+                                                 xgboost_input_fn)
 from labcloud.runtime.serving import free_port
 
 
@@ -46,15 +49,44 @@ def test_framework_defaults_serve_a_joblib_model_without_a_script(model_dir):
     _, regressor = fitted_models()
     X, _ = training_data(5)
     chain = HandlerChain(str(model_dir), "sklearn")
-    body, content_type = chain(",".join(map(str, X[0])).encode(), "text/csv", None)
+    rows = "\n".join(",".join(map(str, row)) for row in X[:2]).encode()
+    body, content_type = chain(rows, "text/csv; charset=utf-8", None)
     assert content_type == "application/json"
-    np.testing.assert_allclose(np.array(eval(body)), regressor.predict(X[:1]))  # noqa: S307 - a JSON list
+    np.testing.assert_allclose(json.loads(body), regressor.predict(X[:2]))
+    # No Content-Type: JSON, the framework containers' default.
+    body, _ = chain(json.dumps(X[:1].tolist()).encode(), None, None)
+    np.testing.assert_allclose(json.loads(body), regressor.predict(X[:1]))
+    # One CSV row is 1-D after numpy.genfromtxt, as in SageMaker's scikit-learn container: the error says so.
+    with pytest.raises(ValueError, match="single CSV row has one dimension"):
+        chain(",".join(map(str, X[0])).encode(), "text/csv", None)
+
+
+def test_csv_defaults_read_as_each_framework_container_does():
+    assert decode(b"1,2,3", "text/csv").shape == (3,)  # scikit-learn: numpy.genfromtxt
+    np.testing.assert_array_equal(decode(b"1,,x\n4,5,6\n", "text/csv"), [[1, np.nan, np.nan], [4, 5, 6]])
+    assert xgboost_input_fn(b"1,2,3", "text/csv").shape == (1, 3)  # XGBoost: always one row per line
+    np.testing.assert_array_equal(xgboost_input_fn("1.5|2|\n4|5|6", "text/csv"), [[1.5, 2, np.nan], [4, 5, 6]])
+    assert decode(b"[[1, 2]]", None).shape == (1, 2)  # no Content-Type: JSON
+
+
+def test_user_handlers_get_the_content_type_header_as_sent(tmp_path):
+    (tmp_path / "seen.py").write_text(textwrap.dedent('''
+        def model_fn(model_dir):
+            return None
+
+        def transform_fn(model, body, content_type, accept):
+            return repr((type(body).__name__, content_type)), "text/plain"
+    '''))
+    chain = HandlerChain(str(tmp_path), "sklearn", "seen.py", str(tmp_path))
+    assert chain(b"1,2", "text/csv; charset=utf-8", None)[0] == b"('str', 'text/csv; charset=utf-8')"
+    assert chain(b"1,2", "text/csv", None)[0] == b"('str', 'text/csv')"
+    assert chain(b"[1]", None, None)[0] == b"('str', 'application/json')"
 
 
 def test_user_handlers_take_precedence(model_dir):
     chain = HandlerChain(str(model_dir), "sklearn", "inference.py", str(model_dir / "code"))
     with pytest.raises(ValueError, match="sentinel"):
-        chain(b"-999,1,1", "text/csv", "text/csv")
+        chain(b"-999,1,1\n1,1,1", "text/csv", "text/csv")
 
 
 def start_server(model_dir, **env):
@@ -87,7 +119,7 @@ def test_model_server_answers_ping_and_invocations_then_stops_on_sigterm(model_d
         response = conn.getresponse()
         assert response.status == 200 and response.getheader("Content-Type") == "text/csv"
         assert len(response.read().decode().split()) == 2
-        conn.request("POST", "/invocations", b"-999,1,1", {"Content-Type": "text/csv"})
+        conn.request("POST", "/invocations", b"-999,1,1\n1,1,1", {"Content-Type": "text/csv"})
         response = conn.getresponse()
         assert response.status == 500 and b"sentinel" in response.read()
     finally:
@@ -123,15 +155,15 @@ def test_model_server_speaks_http_1_1_as_clients_send_it(model_dir):
             # Two pipelined requests in one send: answered in order, each as a whole.
             sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
                          b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-                         b"Transfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\n2\r\n,3\r\n0\r\n\r\n")
+                         b"Transfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\n8\r\n,3\n4,5,6\r\n0\r\n\r\n")
             assert read_http_response(stream)[0] == 200
             status, headers, body = read_http_response(stream)
             assert status == 200 and headers["content-type"] == "application/json" and body.startswith(b"[")
             # curl's Expect: 100-continue is answered before the body is sent.
             sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-                         b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+                         b"Expect: 100-continue\r\nContent-Length: 11\r\n\r\n")
             assert stream.readline() == b"HTTP/1.1 100 Continue\r\n" and stream.readline() == b"\r\n"
-            sock.sendall(b"1,2,3")
+            sock.sendall(b"1,2,3\n4,5,6")
             assert read_http_response(stream)[0] == 200
             sock.sendall(b"DELETE /models HTTP/1.1\r\nHost: x\r\n\r\n")
             status, _, body = read_http_response(stream)
@@ -153,3 +185,43 @@ def test_model_server_speaks_http_1_1_as_clients_send_it(model_dir):
         assert process.wait(timeout=10) == 0
     log = process.stdout.read().decode()
     assert '"DELETE /models HTTP/1.1" 404' in log and "bad request (400)" in log
+
+
+@pytest.mark.parametrize("framing, why", [
+    (b"Transfer-Encoding: chunked\r\n\r\n-5\r\n", b"Malformed chunk size"),  # once read to the end of the stream
+    (b"Transfer-Encoding: chunked\r\n\r\n0x3\r\n1,2\r\n0\r\n\r\n", b"Malformed chunk size"),
+    (b"Transfer-Encoding: chunked\r\n\r\n3\r\n1,2,3\r\n0\r\n\r\n", b"longer than its size line"),
+    (b"Content-Length: -5\r\n\r\n", b"not one number"),  # once an empty body, then the body taken for a request
+    (b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n", b"not one number"),
+    (b"Transfer-Encoding: gzip\r\n\r\n", b"not supported"),
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", b"both"),
+])
+def test_model_server_refuses_ambiguous_body_framing_and_closes(model_dir, framing, why):
+    process, port = start_server(model_dir)
+    try:
+        wait_for_port(process, port)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            stream = sock.makefile("rb")
+            sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n" + framing +
+                         b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, headers, body = read_http_response(stream)
+            assert status == 400 and why in body and headers["connection"] == "close"
+            assert stream.read() == b""
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_a_chunked_body_cut_short_is_not_predicted_on(model_dir):
+    process, port = start_server(model_dir)
+    try:
+        wait_for_port(process, port)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n20\r\n1,2,3\n4,5,6")
+            sock.shutdown(socket.SHUT_WR)
+            status, _, body = read_http_response(sock.makefile("rb"))
+            assert status == 400 and b"closed before the whole chunked body" in body
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0

@@ -11,6 +11,7 @@ Text bodies (CSV, JSON) reach input_fn as str, others as bytes, as in the framew
 
 from __future__ import annotations
 
+import csv
 import importlib
 import io
 import json
@@ -53,18 +54,41 @@ def pick_accept(accept: str | None, default: str) -> str:
 
 # ---- decoding and encoding arrays (the framework containers' encoders) ----
 
-def decode(body, content_type: str):
+def sklearn_csv(text: str):
+    """numpy.genfromtxt with delimiter ",", as SageMaker's scikit-learn container reads CSV: one row gives a
+    1-D array, an empty or non-numeric field gives nan."""
     import numpy as np
 
-    kind = media_type(content_type) or CSV
+    return np.genfromtxt(io.StringIO(text), delimiter=",")
+
+
+def xgboost_csv(text: str):
+    """As SageMaker's XGBoost container reads CSV: the delimiter sniffed from the first line (a letter or
+    digit means ","), one row per line, an empty field is nan; always 2-D."""
+    import numpy as np
+
+    try:
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0][:512]).delimiter
+    except csv.Error:  # one column: nothing to sniff
+        delimiter = ","
+    if delimiter.isalnum():
+        delimiter = ","
+    rows = [["nan" if field == "" else field for field in line.split(delimiter)] for line in text.split("\n")]
+    return np.array(rows).astype(float)
+
+
+def decode(body, content_type: str, read_csv=sklearn_csv):
+    import numpy as np
+
+    kind = media_type(content_type) or JSON
     if isinstance(body, bytes) and kind in TEXT_TYPES:
         body = body.decode("utf-8")
     if kind == CSV:
-        text = body.strip()
-        if not text:
+        text = body.strip("\r\n")
+        if not text.strip():
             raise UnsupportedFormatError("The request body is empty; send one or more CSV rows.", 400)
         try:
-            return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2, dtype=float)
+            return read_csv(text)
         except ValueError as err:
             raise UnsupportedFormatError(f"Could not parse the CSV body as numbers: {err}", 400) from None
     if kind == JSON:
@@ -139,7 +163,16 @@ def sklearn_model_fn(model_dir: str):
 
 
 def sklearn_predict_fn(data, model):
-    return model.predict(data)
+    try:
+        return model.predict(data)
+    except ValueError as err:
+        if getattr(data, "ndim", 2) != 1:
+            raise
+        raise ValueError(
+            f"{err} The default input_fn read the body as a 1-D array: it parses CSV with numpy.genfromtxt, as "
+            "SageMaker's scikit-learn container does, so a single CSV row has one dimension. Send two or more "
+            "rows, send JSON [[...]] for one row, or define input_fn in the entry point to return a 2-D array."
+        ) from err
 
 
 def xgboost_model_fn(model_dir: str):
@@ -171,13 +204,19 @@ def xgboost_predict_fn(data, model):
     return model.predict(data)
 
 
-def default_input_fn(body, content_type):
-    return decode(body, content_type)
+def sklearn_input_fn(body, content_type):
+    return decode(body, content_type, sklearn_csv)
 
+
+def xgboost_input_fn(body, content_type):
+    return decode(body, content_type, xgboost_csv)
+
+
+default_input_fn = sklearn_input_fn
 
 FRAMEWORKS = {
-    "sklearn": {"model_fn": sklearn_model_fn, "predict_fn": sklearn_predict_fn},
-    "xgboost": {"model_fn": xgboost_model_fn, "predict_fn": xgboost_predict_fn},
+    "sklearn": {"model_fn": sklearn_model_fn, "input_fn": sklearn_input_fn, "predict_fn": sklearn_predict_fn},
+    "xgboost": {"model_fn": xgboost_model_fn, "input_fn": xgboost_input_fn, "predict_fn": xgboost_predict_fn},
 }
 
 
@@ -207,15 +246,17 @@ class HandlerChain:
             return getattr(self.user, name, None) or default
 
         self.model_fn = pick("model_fn", defaults["model_fn"])
-        self.input_fn = pick("input_fn", default_input_fn)
+        self.input_fn = pick("input_fn", defaults["input_fn"])
         self.predict_fn = pick("predict_fn", defaults["predict_fn"])
         self.output_fn = getattr(self.user, "output_fn", None)
         self.transform_fn = getattr(self.user, "transform_fn", None)
         self.model = self.model_fn(model_dir)
 
     def __call__(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
-        content_type = media_type(content_type) or CSV
-        if content_type in TEXT_TYPES:
+        # The handlers get the header as sent ("text/csv; charset=utf-8"), as the framework containers pass
+        # it; a request without one is JSON, the containers' default.
+        content_type = content_type or JSON
+        if media_type(content_type) in TEXT_TYPES:
             body = body.decode("utf-8")
         if self.output_fn is None:
             accept = pick_accept(accept, self.default_accept)

@@ -99,12 +99,20 @@ def read_head(rfile) -> Request | None:
 
 
 def read_body(rfile, headers: dict) -> bytes:
-    if "chunked" in headers.get("transfer-encoding", "").lower():
+    """The body, delimited exactly as RFC 9112 6 says, or BadRequest (after which the connection closes):
+    a body two parties could frame differently lets a second request hide inside the first one."""
+    if "transfer-encoding" in headers:
+        if headers["transfer-encoding"].strip().lower() != "chunked":
+            raise BadRequest(400, f"Transfer-Encoding {headers['transfer-encoding']} is not supported; "
+                                  "send the body with Content-Length or Transfer-Encoding: chunked.")
+        if "content-length" in headers:
+            raise BadRequest(400, "A request cannot have both Transfer-Encoding and Content-Length; send one.")
         return _read_chunked(rfile)
-    try:
-        length = int(headers.get("content-length") or 0)
-    except ValueError:
-        raise BadRequest(400, "Content-Length is not a number.") from None
+    # Repeated headers arrive joined by ", " (read_head): the same value twice is one length.
+    lengths = {value.strip() for value in headers.get("content-length", "0").split(",")}
+    if len(lengths) != 1 or not all(value.isascii() and value.isdigit() for value in lengths):
+        raise BadRequest(400, f"Content-Length {headers['content-length']} is not one number of bytes (0 or more).")
+    length = int(lengths.pop())
     if length > MAX_BODY_BYTES:
         raise BadRequest(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     body = rfile.read(length) if length > 0 else b""
@@ -117,10 +125,10 @@ def _read_chunked(rfile) -> bytes:
     chunks, total = [], 0
     while True:
         size_line = _line(rfile).split(b";", 1)[0].strip()
-        try:
-            size = int(size_line, 16)
-        except ValueError:
-            raise BadRequest(400, "Malformed chunk size in a chunked body.") from None
+        # Hex digits only: int(..., 16) would also take "-5", "+5", "0x5" and "5_0".
+        if not size_line or size_line.strip(b"0123456789abcdefABCDEF"):
+            raise BadRequest(400, f"Malformed chunk size {size_line[:20]!r} in a chunked body.")
+        size = int(size_line, 16)
         if size == 0:
             while _line(rfile) not in (b"\r\n", b"\n", b""):  # trailers, ignored
                 pass
@@ -128,8 +136,12 @@ def _read_chunked(rfile) -> bytes:
         total += size
         if total > MAX_BODY_BYTES:
             raise BadRequest(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-        chunks.append(rfile.read(size))
-        rfile.readline(3)
+        chunk = rfile.read(size)
+        if len(chunk) < size:
+            raise BadRequest(400, "The connection closed before the whole chunked body arrived.")
+        if rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise BadRequest(400, f"A chunk of a chunked body is longer than its size line says ({size} bytes).")
+        chunks.append(chunk)
 
 
 _date = [0, ""]
@@ -188,7 +200,9 @@ class InferenceConnection(socketserver.StreamRequestHandler):
         if request.method != "POST" or request.path != "/invocations":
             return 404, NOT_FOUND, "text/plain"
         try:
-            out, content_type = self.chain(body, request.headers.get("content-type"), request.headers.get("accept"))
+            # "ContentType" as some AWS services spell it, as the framework containers read it first.
+            content_type = request.headers.get("contenttype") or request.headers.get("content-type")
+            out, content_type = self.chain(body, content_type, request.headers.get("accept"))
         except UnsupportedFormatError as err:
             log(f"invocation refused ({err.status}): {err}")
             return err.status, str(err).encode(), "text/plain"
