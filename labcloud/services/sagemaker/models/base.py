@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+
+
+def utc_now() -> dt.datetime:
+    """The time stamps SageMaker records (CreationTime, StartTime, ...): aware, in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class ResourceFamily:

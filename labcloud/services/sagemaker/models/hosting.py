@@ -20,16 +20,13 @@ import threading
 from labcloud.arns import sagemaker_arn
 from labcloud.aws_errors import ValidationException
 from labcloud.runtime.serving import INVOCATION_TIMEOUT_SECONDS, StartupFailed
-from labcloud.services.sagemaker.models.base import ResourceFamily
+from labcloud.services.sagemaker.models.base import ResourceFamily, utc_now
 from labcloud.services.sagemaker.models.endpoints import Deployment, deploy
+from labcloud.services.sagemaker.pagination import list_page
 from labcloud.services.sagemaker.validation import require
 
 MIN_PIPELINE_CONTAINERS = 2
 MAX_PIPELINE_CONTAINERS = 15
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def not_found(kind: str, resource_type: str, name: str) -> ValidationException:
@@ -38,38 +35,6 @@ def not_found(kind: str, resource_type: str, name: str) -> ValidationException:
 
 def already_exists(kind: str, resource_type: str, name: str) -> ValidationException:
     return ValidationException(f'Cannot create already existing {kind} "{sagemaker_arn(resource_type, name)}".')
-
-
-def list_page(records: list[dict], params: dict, name_key: str, result_key: str, fields: list[str],
-              status_key: str | None = None) -> dict:
-    """The List* operations: NameContains, creation-time filters, StatusEquals, SortBy/SortOrder, paging."""
-    items = list(records)
-    if params.get("NameContains"):
-        items = [r for r in items if params["NameContains"].lower() in r[name_key].lower()]
-    for key, keep in (("CreationTimeAfter", lambda t, v: t > v), ("CreationTimeBefore", lambda t, v: t < v),
-                      ("LastModifiedTimeAfter", lambda t, v: t > v), ("LastModifiedTimeBefore", lambda t, v: t < v)):
-        if params.get(key) is not None:
-            bound = dt.datetime.fromtimestamp(float(params[key]), dt.timezone.utc)
-            field = "LastModifiedTime" if key.startswith("LastModified") else "CreationTime"
-            items = [r for r in items if keep(r[field], bound)]
-    if status_key and params.get("StatusEquals"):
-        items = [r for r in items if r.get(status_key) == params["StatusEquals"]]
-    sort_by = {"Name": name_key, "CreationTime": "CreationTime", "Status": status_key}.get(
-        params.get("SortBy") or "CreationTime", "CreationTime")
-    items.sort(key=lambda r: r.get(sort_by) or "", reverse=(params.get("SortOrder") or "Descending") == "Descending")
-    start = 0
-    if params.get("NextToken"):
-        try:
-            start = int(params["NextToken"])
-        except ValueError:
-            raise ValidationException("The NextToken is not valid; pass the NextToken of the previous response.") \
-                from None
-    size = int(params.get("MaxResults") or 100)
-    page = items[start:start + size]
-    result = {result_key: [{k: r[k] for k in fields if k in r} for r in page]}
-    if start + size < len(items):
-        result["NextToken"] = str(start + size)
-    return result
 
 
 class Hosting(ResourceFamily):
@@ -163,7 +128,7 @@ class Hosting(ResourceFamily):
         with self.lock:
             if name in self.models:
                 raise already_exists("model", "model", name)
-            record = {"ModelName": name, "ModelArn": sagemaker_arn("model", name), "CreationTime": now(),
+            record = {"ModelName": name, "ModelArn": sagemaker_arn("model", name), "CreationTime": utc_now(),
                       "ExecutionRoleArn": params.get("ExecutionRoleArn"),
                       "EnableNetworkIsolation": bool(params.get("EnableNetworkIsolation", False))}
             if primary:
@@ -191,7 +156,8 @@ class Hosting(ResourceFamily):
     def list_models(self, params: dict) -> dict:
         with self.lock:
             records = list(self.models.values())
-        return list_page(records, params, "ModelName", "Models", ["ModelName", "ModelArn", "CreationTime"])
+        return list_page(records, params, "ListModels", name_key="ModelName", result_key="Models",
+                         fields=["ModelName", "ModelArn", "CreationTime"], default_max=100)
 
     def delete_model(self, params: dict) -> dict:
         name = params["ModelName"]
@@ -221,7 +187,7 @@ class Hosting(ResourceFamily):
                 raise already_exists("endpoint configuration", "endpoint-config", name)
             record = {"EndpointConfigName": name, "EndpointConfigArn": sagemaker_arn("endpoint-config", name),
                       "ProductionVariants": [{"InitialVariantWeight": 1.0, **v} for v in variants],
-                      "CreationTime": now()}
+                      "CreationTime": utc_now()}
             for key in ("DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ShadowProductionVariants"):
                 if params.get(key):
                     record[key] = params[key]
@@ -241,8 +207,9 @@ class Hosting(ResourceFamily):
     def list_endpoint_configs(self, params: dict) -> dict:
         with self.lock:
             records = list(self.configs.values())
-        return list_page(records, params, "EndpointConfigName", "EndpointConfigs",
-                         ["EndpointConfigName", "EndpointConfigArn", "CreationTime"])
+        return list_page(records, params, "ListEndpointConfigs", name_key="EndpointConfigName",
+                         result_key="EndpointConfigs",
+                         fields=["EndpointConfigName", "EndpointConfigArn", "CreationTime"], default_max=100)
 
     def delete_endpoint_config(self, params: dict) -> dict:
         name = params["EndpointConfigName"]
@@ -266,7 +233,7 @@ class Hosting(ResourceFamily):
             if record is None:
                 return
             record["EndpointStatus"] = status
-            record["LastModifiedTime"] = now()
+            record["LastModifiedTime"] = utc_now()
             for key, value in fields.items():
                 if value is None:
                     record.pop(key, None)
@@ -287,7 +254,7 @@ class Hosting(ResourceFamily):
         with self.lock:
             if name in self.endpoints:
                 raise already_exists("endpoint", "endpoint", name)
-            created = now()
+            created = utc_now()
             record = {"EndpointName": name, "EndpointArn": sagemaker_arn("endpoint", name),
                       "EndpointConfigName": config_name, "EndpointStatus": "Creating",
                       "CreationTime": created, "LastModifiedTime": created}
@@ -299,7 +266,7 @@ class Hosting(ResourceFamily):
 
     def _deploy(self, name: str, config_name: str, cancel: threading.Event) -> Deployment:
         config = self._config(config_name)
-        root = self.ctx.work_dir / "endpoints" / name / f"{config_name}-{int(now().timestamp() * 1000)}"
+        root = self.ctx.work_dir / "endpoints" / name / f"{config_name}-{int(utc_now().timestamp() * 1000)}"
         return deploy(self.ctx, self.ctx.log_shipper, name, config, self._models_for(config), root, cancel)
 
     def _still_ours(self, name: str, record: dict, cancel: threading.Event) -> bool:
@@ -349,9 +316,9 @@ class Hosting(ResourceFamily):
     def list_endpoints(self, params: dict) -> dict:
         with self.lock:
             records = list(self.endpoints.values())
-        return list_page(records, params, "EndpointName", "Endpoints",
-                         ["EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"],
-                         status_key="EndpointStatus")
+        return list_page(records, params, "ListEndpoints", name_key="EndpointName", result_key="Endpoints",
+                         fields=["EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime",
+                                 "EndpointStatus"], status_key="EndpointStatus", default_max=100)
 
     def update_endpoint(self, params: dict) -> dict:
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
@@ -365,7 +332,7 @@ class Hosting(ResourceFamily):
                     f'Cannot update in-progress endpoint "{record["EndpointArn"]}".' if status != "Failed" else
                     f'Cannot update failed endpoint "{record["EndpointArn"]}": delete it and create it again.')
             self._set_status(name, "Updating", PendingDeploymentSummary={
-                "EndpointConfigName": config_name, "StartTime": now(),
+                "EndpointConfigName": config_name, "StartTime": utc_now(),
                 "ProductionVariants": [{"VariantName": v["VariantName"], "DesiredInstanceCount":
                                         v.get("InitialInstanceCount", 1)} for v in config["ProductionVariants"]]})
             cancel = self._cancel.setdefault(name, threading.Event())

@@ -17,7 +17,6 @@ Billing, as DescribeTrainingJob reports it:
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import math
 import threading
 from pathlib import Path
@@ -27,21 +26,14 @@ from labcloud.arns import sagemaker_arn
 from labcloud.aws_errors import ResourceInUse, ValidationException
 from labcloud.runtime.images import resolve
 from labcloud.services.sagemaker.models import training_lifecycle as lifecycle
-from labcloud.services.sagemaker.models.base import ResourceFamily
+from labcloud.services.sagemaker.models.base import ResourceFamily, utc_now
 from labcloud.services.sagemaker.models.training_run import TrainingRun
-from labcloud.services.sagemaker.pagination import paginate
+from labcloud.services.sagemaker.pagination import list_page
 
 KIND = "training-jobs"
 DEFAULT_MAX_RUNTIME = 86400
 _STOP_TERMINALS = {"Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"}
 _NOT_COPIED = {"TrainingJobName", "Tags"}
-_SORT_KEYS = {"Name": lambda j: j["TrainingJobName"], "CreationTime": lambda j: j["CreationTime"],
-              "Status": lambda j: j["TrainingJobStatus"]}
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 class TrainingJobs(ResourceFamily):
     def __init__(self, ctx, backend):
@@ -109,7 +101,7 @@ class TrainingJobs(ResourceFamily):
             if job["TrainingJobStatus"] == "Stopping" and status not in _STOP_TERMINALS | {"Failed"}:
                 return False
             lifecycle.check(current, status)
-            now = _now()
+            now = utc_now()
             transitions = job["SecondaryStatusTransitions"]
             if transitions and "EndTime" not in transitions[-1]:
                 transitions[-1]["EndTime"] = now
@@ -177,7 +169,7 @@ class TrainingJobs(ResourceFamily):
             if max_wait is None or max_wait < stopping["MaxRuntimeInSeconds"]:
                 raise ValidationException("Invalid MaxWaitTimeInSeconds. It must be present and be greater than "
                                           "or equal to MaxRuntimeInSeconds")
-        now = _now()
+        now = utc_now()
         job = {k: copy.deepcopy(v) for k, v in params.items() if k not in _NOT_COPIED and v is not None}
         job.update({
             "TrainingJobName": name, "TrainingJobArn": arn, "AlgorithmSpecification": spec,
@@ -231,40 +223,11 @@ class TrainingJobs(ResourceFamily):
     def list_training_jobs(self, params: dict) -> dict:
         with self.lock:
             jobs = [copy.deepcopy(j) for j in self.jobs.values()]
-        filters = [
-            ("CreationTimeAfter", lambda j, v: j["CreationTime"] > v),
-            ("CreationTimeBefore", lambda j, v: j["CreationTime"] < v),
-            ("LastModifiedTimeAfter", lambda j, v: j["LastModifiedTime"] > v),
-            ("LastModifiedTimeBefore", lambda j, v: j["LastModifiedTime"] < v),
-            ("NameContains", lambda j, v: v.lower() in j["TrainingJobName"].lower()),
-            ("StatusEquals", lambda j, v: j["TrainingJobStatus"] == v),
-        ]
-        for key, keep in filters:
-            if params.get(key) is not None:
-                value = params[key]
-                if key.endswith(("After", "Before")):
-                    value = _timestamp(value)
-                jobs = [j for j in jobs if keep(j, value)]
-        sort_by = params.get("SortBy") or "CreationTime"
-        jobs.sort(key=_SORT_KEYS[sort_by], reverse=(params.get("SortOrder") or "Descending") == "Descending")
-        page, token = paginate(jobs, params, "ListTrainingJobs")
-        summaries = []
-        for job in page:
-            summary = {k: job[k] for k in ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime",
-                                           "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus")
-                       if k in job}
-            summaries.append(summary)
-        response = {"TrainingJobSummaries": summaries}
-        if token:
-            response["NextToken"] = token
-        return response
-
-
-def _timestamp(value) -> dt.datetime:
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return list_page(jobs, params, "ListTrainingJobs", name_key="TrainingJobName",
+                         result_key="TrainingJobSummaries",
+                         fields=["TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime",
+                                 "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus"],
+                         status_key="TrainingJobStatus")
 
 
 def processes_grace(ctx) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import shutil
 import subprocess
 import threading

@@ -13,7 +13,6 @@ through them in one or more requests, writes `<object>.out` under S3OutputPath, 
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 
 from labcloud.arns import sagemaker_arn
@@ -21,8 +20,9 @@ from labcloud.aws_errors import ResourceInUse, ValidationException
 from labcloud.runtime.s3_transfer import list_keys, split_s3_uri
 from labcloud.runtime.serving import (ContainerError, ContainerUnavailable, ServingInstance,
                                       container_specs, prepare_containers, stop_all, wait_until_healthy)
-from labcloud.services.sagemaker.models.base import ResourceFamily
-from labcloud.services.sagemaker.models.hosting import list_page, not_found, now
+from labcloud.services.sagemaker.models.base import ResourceFamily, utc_now
+from labcloud.services.sagemaker.models.hosting import not_found
+from labcloud.services.sagemaker.pagination import list_page
 from labcloud.services.sagemaker.validation import require
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
@@ -130,7 +130,7 @@ class TransformJobs(ResourceFamily):
                       "MaxPayloadInMB": params.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB),
                       "TransformInput": {"SplitType": "None", "CompressionType": "None", **params["TransformInput"]},
                       "TransformOutput": {"AssembleWith": "None", **params["TransformOutput"]},
-                      "TransformResources": params["TransformResources"], "CreationTime": now()}
+                      "TransformResources": params["TransformResources"], "CreationTime": utc_now()}
             for key in ("MaxConcurrentTransforms", "BatchStrategy", "Environment", "DataProcessing",
                         "ModelClientConfig", "ExperimentConfig"):
                 if params.get(key) is not None:
@@ -152,10 +152,11 @@ class TransformJobs(ResourceFamily):
     def list_transform_jobs(self, params: dict) -> dict:
         with self.lock:
             records = list(self.jobs.values())
-        return list_page(records, params, "TransformJobName", "TransformJobSummaries",
-                         ["TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime",
-                          "LastModifiedTime", "TransformJobStatus", "FailureReason"],
-                         status_key="TransformJobStatus")
+        return list_page(records, params, "ListTransformJobs", name_key="TransformJobName",
+                         result_key="TransformJobSummaries",
+                         fields=["TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime",
+                                 "LastModifiedTime", "TransformJobStatus", "FailureReason"],
+                         status_key="TransformJobStatus", default_max=100)
 
     def stop_transform_job(self, params: dict) -> dict:
         name = params["TransformJobName"]
@@ -176,11 +177,11 @@ class TransformJobs(ResourceFamily):
         with self.lock:
             record = self.jobs[name]
             record.update(fields)
-            record["LastModifiedTime"] = now()
+            record["LastModifiedTime"] = utc_now()
             self.ctx.store.save("transform-jobs", name, record)
 
     def _finish(self, name: str, status: str, reason: str | None = None) -> None:
-        fields = {"TransformJobStatus": status, "TransformEndTime": now()}
+        fields = {"TransformJobStatus": status, "TransformEndTime": utc_now()}
         if reason:
             fields["FailureReason"] = reason[-1024:]
         self._update(name, **fields)
@@ -197,7 +198,7 @@ class TransformJobs(ResourceFamily):
         try:
             with self.lock:
                 job = dict(self.jobs[name])
-            self._update(name, TransformStartTime=now())
+            self._update(name, TransformStartTime=utc_now())
             instances = self._start_containers(name, job, stop)
             self._transform_all(name, job, instances, stop)
         except (JobFailed, ContainerError, ContainerUnavailable, JobStopped, Exception) as err:
