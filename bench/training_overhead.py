@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from labcloud.ports import free_port
 
 SCRIPT = """\
 import os, time
@@ -29,11 +30,6 @@ open(os.path.join(os.environ.get("SM_MODEL_DIR", "."), "steps.txt"), "w").write(
 print("trained", steps, "steps")
 """
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

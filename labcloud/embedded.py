@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import urllib.error
 import urllib.request
 
 from labcloud.environment import configure
+from labcloud.ports import free_port
 
 _started: subprocess.Popen | None = None
 DEFAULT_PORT = 4566
@@ -55,11 +55,6 @@ def _ready_or_gone(url: str, timeout: float = 60.0) -> dict | None:
     raise TimeoutError(f"labcloud at {url} did not become ready within {timeout:.0f} s")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def start(port: int | None = None, state_dir: str | None = None, quiet: bool = False) -> str:
     """Make sure labcloud runs on 127.0.0.1:<port>, point this process's AWS clients at it, return its URL."""
@@ -70,7 +65,7 @@ def start(port: int | None = None, state_dir: str | None = None, quiet: bool = F
     if info is not None and info.get("owner_pid") not in (None, os.getpid()):
         # Another process's private labcloud (another notebook's kernel): it stops when that process
         # does, so this process starts its own beside it.
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         info = None
     if info is None:

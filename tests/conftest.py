@@ -14,6 +14,7 @@ import pytest
 
 from labcloud.embedded import wait_until_ready
 from labcloud.environment import client_environment
+from labcloud.ports import free_port  # noqa: F401 (tests import it from here)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,11 +67,6 @@ def read_http_response(stream) -> tuple[int, dict, bytes]:
     stream.readline()
     return status, headers, body
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -23,7 +23,8 @@ from tests.test_hosting_support import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, c
 from labcloud.processes import terminate_group
 from labcloud.runtime import launcher as launcher_module
 from labcloud.runtime.launcher import LaunchedProcess, Launcher, LauncherUnavailable
-from labcloud.runtime.serving import ContainerConnection, ContainerProcess, free_port, wait_until_healthy
+from labcloud.ports import free_port
+from labcloud.runtime.serving import ContainerConnection, ContainerProcess, wait_until_healthy
 
 MODEL_SERVER = "labcloud.runtime.model_server"
 

@@ -20,7 +20,7 @@ from tests.test_hosting_support import REGRESSOR_SCRIPT, fitted_models, model_ta
 
 from labcloud.runtime.inference_handlers import (HandlerChain, UnsupportedFormatError, decode, encode,
                                                  xgboost_input_fn)
-from labcloud.runtime.serving import free_port
+from labcloud.ports import free_port
 
 
 @pytest.fixture
