@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 
@@ -57,6 +58,28 @@ def download_prefix(s3, uri: str, dest: Path) -> int:
         s3.download_file(bucket, key, str(target))
         count += 1
     return count
+
+
+class DownloadError(Exception):
+    """An S3 object could not be fetched; the message is the S3 client's."""
+
+
+def download_archive(s3, uri: str, target: Path) -> None:
+    """Fetch the tar.gz at `uri` and extract it into `target`; no member may land outside it.
+
+    Raises DownloadError if the object cannot be fetched and tarfile.TarError if it is no tar archive."""
+    bucket, key = split_s3_uri(uri)
+    target.mkdir(parents=True, exist_ok=True)
+    archive = target.parent / (target.name + ".tar.gz")
+    try:
+        try:
+            s3.download_file(bucket, key, str(archive))
+        except Exception as err:
+            raise DownloadError(str(err)) from None
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def upload_file(s3, path: Path, uri: str) -> None:

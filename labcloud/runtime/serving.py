@@ -30,6 +30,8 @@ from pathlib import Path
 from labcloud.runtime.inference_handlers import framework_for
 from labcloud.runtime.job_logs import LogShipper
 from labcloud.runtime.launcher import LauncherUnavailable, shared_launcher
+from labcloud.ports import free_port
+from labcloud.runtime.s3_transfer import DownloadError, download_archive
 
 INVOCATION_TIMEOUT_SECONDS = float(os.environ.get("LABCLOUD_INVOCATION_TIMEOUT_SECONDS") or 60)
 STOP_GRACE_SECONDS = 5.0
@@ -86,35 +88,17 @@ def container_specs(model: dict) -> list[ContainerSpec]:
     return [ContainerSpec.from_definition(model["PrimaryContainer"], "primary")]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _split_s3(url: str) -> tuple[str, str]:
-    bucket, _, key = url[len("s3://"):].partition("/")
-    return bucket, key
-
 
 def _download_and_extract(s3, url: str, target: Path) -> None:
-    bucket, key = _split_s3(url)
-    target.mkdir(parents=True, exist_ok=True)
-    archive = target.parent / (target.name + ".tar.gz")
     try:
-        s3.download_file(bucket, key, str(archive))
-    except Exception as err:
+        download_archive(s3, url, target)
+    except DownloadError as err:
         raise StartupFailed(f"Could not download {url}: {err}. Check that the object exists and that "
                             "ModelDataUrl points to a model.tar.gz.") from None
-    try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
     except tarfile.TarError:
-        # Not an archive: SageMaker would fail too. Keep the file so the error names it.
+        # Not an archive: SageMaker would fail too.
         raise StartupFailed(f"{url} is not a gzip-compressed tar archive; ModelDataUrl must point to a "
                             "model.tar.gz.") from None
-    finally:
-        archive.unlink(missing_ok=True)
 
 
 def prepare_containers(s3, specs: list[ContainerSpec], root: Path) -> list[dict]:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from labcloud.environment import client_environment
 from labcloud.runtime.images import ImageCommand
-from labcloud.runtime.s3_transfer import download_prefix, join_key, local_target, split_s3_uri
+from labcloud.runtime.s3_transfer import (DownloadError, download_archive, download_prefix, join_key, local_target,
+                                          split_s3_uri)
 
 CURRENT_HOST = "algo-1"
 # Hyperparameters the SDK adds for the framework containers; they are not passed to the script.
@@ -173,15 +174,13 @@ def download_code(s3, layout: ContainerLayout, script: ScriptMode) -> None:
     uri = str(script.submit_directory)
     if not uri.startswith("s3://"):
         raise ContainerError(f"ClientError: sagemaker_submit_directory must be an S3 URI, got {uri}")
-    archive = layout.path("code-sourcedir.tar.gz")
-    bucket, key = split_s3_uri(uri)
     try:
-        s3.download_file(bucket, key, str(archive))
-    except Exception as err:
+        download_archive(s3, uri, layout.path("code"))
+    except DownloadError as err:
         raise ContainerError(f"ClientError: cannot download the training code {uri}: {err}") from None
-    with tarfile.open(archive) as tar:
-        tar.extractall(layout.path("code"), filter="data")
-    archive.unlink()
+    except tarfile.TarError:
+        raise ContainerError(f"ClientError: the training code {uri} is not a gzip-compressed tar archive "
+                             f"(sourcedir.tar.gz).") from None
 
 
 def environment(layout: ContainerLayout, job: dict, image: ImageCommand, script: ScriptMode | None,
