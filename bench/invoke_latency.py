@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from labcloud.embedded import wait_until_ready  # noqa: E402
-from labcloud.environment import configure  # noqa: E402
-from labcloud.runtime.inference_handlers import HandlerChain  # noqa: E402
-from labcloud.ports import free_port  # noqa: E402
+from labcloud.client.embedded import wait_until_ready  # noqa: E402
+from labcloud.client.environment import configure  # noqa: E402
+from labcloud.runtime.serving.handlers import HandlerChain  # noqa: E402
+from labcloud.platform.ports import free_port  # noqa: E402
 from tests.test_hosting_support import (ROLE, SCALER_SCRIPT, container, fitted_models, model_tarball,  # noqa: E402
                                         upload)
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labcloud.ports import free_port
+from labcloud.platform.ports import free_port
 
 SCRIPT = """\
 import os, time
@@ -51,8 +51,8 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "labcloud", "up", "--port", str(port), "--in-memory"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        from labcloud.embedded import wait_until_ready
-        from labcloud.environment import configure
+        from labcloud.client.embedded import wait_until_ready
+        from labcloud.client.environment import configure
 
         wait_until_ready(f"http://127.0.0.1:{port}", process=server)
         configure(f"http://127.0.0.1:{port}")

@@ -3,14 +3,13 @@ runs SageMaker jobs as local processes; every other service is moto, in the same
 
 __version__ = "0.1.0"
 
-ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
-
-from labcloud.embedded import start, stop  # noqa: E402
+from labcloud.client.embedded import start, stop
+from labcloud.core.constants import ROLE_ARN
 
 
 def session(**kwargs):
-    """A sagemaker.Session bound to labcloud (see labcloud.sdk.LabSession)."""
-    from labcloud.sdk import session as _session
+    """A sagemaker.Session bound to labcloud (see labcloud.client.sdk.LabSession)."""
+    from labcloud.client.sdk import session as _session
 
     return _session(**kwargs)
 

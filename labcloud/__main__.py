@@ -1,3 +1,3 @@
-from labcloud.cli import main
+from labcloud.cli.main import main
 
 main()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from labcloud.embedded import wait_until_ready
-from labcloud.environment import client_environment
-from labcloud.ports import free_port  # noqa: F401 (tests import it from here)
+from labcloud.client.embedded import wait_until_ready
+from labcloud.client.environment import client_environment
+from labcloud.platform.ports import free_port  # noqa: F401 (tests import it from here)
 
 REPO = Path(__file__).resolve().parent.parent
 

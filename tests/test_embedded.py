@@ -7,7 +7,7 @@ import sys
 import textwrap
 import time
 
-from labcloud.embedded import health
+from labcloud.client.embedded import health
 from tests.conftest import free_port
 
 

@@ -9,11 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from labcloud.runtime.serving import ServingInstance, StartupCancelled, StartupFailed, wait_until_healthy
-from labcloud.services.sagemaker.models import hosting as hosting_module
-from labcloud.services.sagemaker.models.endpoints import Deployment, Variant
-from labcloud.services.sagemaker.models.hosting import Hosting
-from labcloud.store import Store
+from labcloud.runtime.serving.containers import ServingInstance, StartupCancelled, StartupFailed, wait_until_healthy
+from labcloud.services.sagemaker.hosting import family as hosting_module
+from labcloud.services.sagemaker.hosting.deployment import Deployment, Variant
+from labcloud.services.sagemaker.hosting.family import Hosting
+from labcloud.core.arns import sagemaker_arn
+from labcloud.persistence.store import Store
+
+
+def arn_of(resource_type, name):
+    return sagemaker_arn(resource_type, name, "us-east-1", "123456789012")
 
 
 class NeverHealthy:
@@ -143,7 +148,7 @@ class FakeDeploys:
 
 @pytest.fixture
 def family(tmp_path):
-    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, shutting_down=threading.Event(),
+    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, sagemaker_arn=arn_of, shutting_down=threading.Event(),
                           log_shipper=None)
     hosting = Hosting(ctx, backend=None)
     hosting.start()

@@ -5,9 +5,9 @@ import time
 import boto3
 import pytest
 
-from labcloud.environment import client_environment
-from labcloud.journal import read_records
-from labcloud.server import LabServer
+from labcloud.client.environment import client_environment
+from labcloud.persistence.journal import read_records
+from labcloud.server.lab_server import LabServer
 
 
 @pytest.fixture

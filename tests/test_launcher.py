@@ -20,13 +20,13 @@ from tests.conftest import LabcloudProcess, descendants
 from tests.test_hosting_support import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, container, endpoint_processes,
                                         fitted_models, model_tarball, pid_alive, port_open, upload)
 
-from labcloud.processes import terminate_group
-from labcloud.runtime import launcher as launcher_module
-from labcloud.runtime.launcher import LaunchedProcess, Launcher, LauncherUnavailable
-from labcloud.ports import free_port
-from labcloud.runtime.serving import ContainerConnection, ContainerProcess, wait_until_healthy
+from labcloud.platform.processes import terminate_group
+from labcloud.runtime.serving import launcher as launcher_module
+from labcloud.runtime.serving.launcher import LaunchedProcess, Launcher, LauncherUnavailable
+from labcloud.platform.ports import free_port
+from labcloud.runtime.serving.containers import ContainerConnection, ContainerProcess, wait_until_healthy
 
-MODEL_SERVER = "labcloud.runtime.model_server"
+MODEL_SERVER = "labcloud.runtime.serving.model_server"
 
 
 def cmdline(pid: int) -> str:
@@ -89,7 +89,7 @@ def server_env(model_dir: Path, port: int, **extra) -> dict:
 
 def test_the_launcher_preloads_the_frameworks(launcher):
     assert {"numpy", "pandas", "sklearn", "joblib"} <= set(launcher.preloaded)
-    assert "labcloud.runtime.model_server" not in launcher.preloaded  # each child runs it as __main__
+    assert "labcloud.runtime.serving.model_server" not in launcher.preloaded  # each child runs it as __main__
     # It forks from a single thread: native libraries were loaded without worker threads.
     assert os.listdir(f"/proc/{launcher.process.pid}/task") == [str(launcher.process.pid)]
 
@@ -188,7 +188,7 @@ def test_containers_through_the_platform_use_the_launcher_or_fall_back_to_a_fres
 
 def in_process_answer(model_dir: Path) -> bytes:
     """What the handlers answer in this process, to compare a container's answer with."""
-    from labcloud.runtime.inference_handlers import HandlerChain
+    from labcloud.runtime.serving.handlers import HandlerChain
 
     chain = HandlerChain(str(model_dir), "sklearn", "inference.py", str(model_dir / "code"))
     return chain(b"1,2,3", "text/csv", "text/csv")[0]
@@ -210,10 +210,10 @@ def test_when_the_launcher_dies_its_containers_are_reported_gone_and_spawning_sa
 
 HOLDER = textwrap.dedent('''
     import json, os, sys, time
-    from labcloud.runtime.launcher import Launcher
+    from labcloud.runtime.serving.launcher import Launcher
     launcher = Launcher().start()
     launcher.wait_ready(120)
-    child = launcher.spawn("labcloud.runtime.model_server", json.loads(sys.argv[1]), sys.argv[2])
+    child = launcher.spawn("labcloud.runtime.serving.model_server", json.loads(sys.argv[1]), sys.argv[2])
     print(json.dumps({"launcher": launcher.process.pid, "child": child.pid}), flush=True)
     time.sleep(600)
 ''')
@@ -252,7 +252,7 @@ def test_a_pipeline_endpoint_is_forked_by_the_launcher_and_delete_leaves_nothing
     assert status == "InService", sm.describe_endpoint(EndpointName="forked").get("FailureReason")
     instance = endpoint_processes(labcloud_server.url, "forked")[0]
     for pid in instance["pids"]:
-        assert "labcloud.runtime.launcher" in cmdline(parent_of(pid))
+        assert "labcloud.runtime.serving.launcher" in cmdline(parent_of(pid))
     body = runtime.invoke_endpoint(EndpointName="forked", Body=b"10.5,9.25,11.0", ContentType="text/csv",
                                    Accept="application/json")["Body"].read()
     expected = regressor.predict(scaler.transform([[10.5, 9.25, 11.0]]))
@@ -267,7 +267,7 @@ def test_the_launcher_dies_with_labcloud_even_when_labcloud_is_killed(tmp_path):
     try:
         deadline = time.monotonic() + 30
         while not (found := [p for p in descendants(server.process.pid)
-                             if "labcloud.runtime.launcher" in cmdline(p)]):
+                             if "labcloud.runtime.serving.launcher" in cmdline(p)]):
             assert time.monotonic() < deadline, "labcloud started no launcher"
             time.sleep(0.05)
         assert len(found) == 1

@@ -18,9 +18,9 @@ import pytest
 from tests.conftest import read_http_response
 from tests.test_hosting_support import REGRESSOR_SCRIPT, fitted_models, model_tarball, training_data
 
-from labcloud.runtime.inference_handlers import (HandlerChain, UnsupportedFormatError, decode, encode,
+from labcloud.runtime.serving.handlers import (HandlerChain, UnsupportedFormatError, decode, encode,
                                                  xgboost_input_fn)
-from labcloud.ports import free_port
+from labcloud.platform.ports import free_port
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_user_handlers_take_precedence(model_dir):
 def start_server(model_dir, **env):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "labcloud.runtime.model_server"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "labcloud.runtime.serving.model_server"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env={**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "SM_MODEL_DIR": str(model_dir), **env})
     return process, port
 

@@ -15,7 +15,7 @@ import pytest
 
 import labcloud
 from tests.conftest import FAST_SETTINGS, LabcloudProcess, alive, descendants, free_port, port_open
-from labcloud.environment import client_environment
+from labcloud.client.environment import client_environment
 
 BUCKET = "sagemaker-us-east-1-123456789012"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sleeper:1"
@@ -42,7 +42,7 @@ def test_up_status_down_on_a_free_port_bound_to_loopback(tmp_path):
                                "--state-dir", str(tmp_path / "state")],
                               stdout=open(tmp_path / "up.log", "w"), stderr=subprocess.STDOUT)
     try:
-        from labcloud.embedded import wait_until_ready
+        from labcloud.client.embedded import wait_until_ready
 
         wait_until_ready(f"http://127.0.0.1:{port}", process=server)
         assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only

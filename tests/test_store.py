@@ -1,6 +1,6 @@
 import datetime as dt
 
-from labcloud.store import Store
+from labcloud.persistence.store import Store
 
 
 def test_records_round_trip_with_datetimes(tmp_path):

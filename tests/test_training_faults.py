@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 import labcloud
 from tests.conftest import FAST_SETTINGS, LabcloudProcess, alive, descendants
-from labcloud.environment import client_environment
+from labcloud.client.environment import client_environment
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 BUCKET = "sagemaker-us-east-1-123456789012"

@@ -11,10 +11,15 @@ import pytest
 from tests.test_hosting_support import BROKEN_SCRIPT, REGRESSOR_SCRIPT, ROLE, container, fitted_models, \
     model_tarball, upload
 
-from labcloud.services.sagemaker.models import transform as transform_module
-from labcloud.services.sagemaker.models.transform import (JobFailed, JobStopped, TransformJobs, assemble,
+from labcloud.services.sagemaker.transform import jobs as transform_module
+from labcloud.services.sagemaker.transform.jobs import (JobFailed, JobStopped, TransformJobs, assemble,
                                                           batches, split_records)
-from labcloud.store import Store
+from labcloud.core.arns import sagemaker_arn
+from labcloud.persistence.store import Store
+
+
+def arn_of(resource_type, name):
+    return sagemaker_arn(resource_type, name, "us-east-1", "123456789012")
 
 
 def test_multirecord_packs_lines_up_to_the_payload_limit():
@@ -109,7 +114,7 @@ def stand_in_jobs(tmp_path, monkeypatch, healthy: bool):
 
     monkeypatch.setattr(transform_module, "prepare_containers", lambda s3, specs, root: [])
     monkeypatch.setattr(transform_module, "ServingInstance", StandInInstance)
-    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, shutting_down=threading.Event(),
+    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, sagemaker_arn=arn_of, shutting_down=threading.Event(),
                           client=lambda service: None, log_shipper=SimpleNamespace(flush=lambda: None))
     hosting = SimpleNamespace(models={"m": {"PrimaryContainer": {"Image": "img"}}})
     jobs = TransformJobs(ctx, SimpleNamespace(family=lambda name: hosting))

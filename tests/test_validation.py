@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from labcloud.aws_errors import (
+from labcloud.core.errors import (
     SerializationException,
     UnknownOperationException,
     ValidationException,
 )
-from labcloud.services.sagemaker import validation
-from labcloud.services.sagemaker.validation import require, validate_request
+from labcloud.protocols import validation
+from labcloud.protocols.validation import require, validate_request
 
 BUCKET = "s3://sagemaker-us-east-1-123456789012"
 

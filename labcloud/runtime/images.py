@@ -28,7 +28,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labcloud.aws_errors import ValidationException
+from labcloud.core.errors import ValidationException
+from labcloud.core import settings
 
 REGISTRY_FILE = "labcloud-images.json"
 REGISTRY_ENV = "LABCLOUD_IMAGES"
@@ -71,8 +72,9 @@ def parse_image(image: str) -> tuple[str | None, str, str | None]:
 
 
 def registry_path(state_dir: Path | None) -> Path | None:
-    if os.environ.get(REGISTRY_ENV):
-        return Path(os.environ[REGISTRY_ENV])
+    configured = settings.read(REGISTRY_ENV)
+    if configured:
+        return configured
     return state_dir / REGISTRY_FILE if state_dir else None
 
 

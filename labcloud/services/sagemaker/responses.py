@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from labcloud.aws_errors import AWSError, SerializationException, UnknownOperationException
-from labcloud.services.sagemaker import wire
-from labcloud.services.sagemaker.validation import validate_request
+from labcloud.core.errors import AWSError, SerializationException, UnknownOperationException
+from labcloud.protocols import json_codec as wire
+from labcloud.protocols.validation import validate_request
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 

@@ -1,0 +1,117 @@
+"""The `labcloud` command: up, status, down."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from labcloud.core import settings
+from labcloud.core.settings import default_state_dir
+from labcloud.client.embedded import DEFAULT_PORT, health
+
+
+def _url(args) -> str:
+    return f"http://{args.host}:{args.port}"
+
+
+def cmd_up(args) -> int:
+    from labcloud.server.lab_server import serve
+
+    owner = None
+    if args.exit_with_parent:
+        from labcloud.platform.processes import die_with_parent
+
+        owner = os.getppid()
+        die_with_parent()
+    if health(_url(args)) is not None:
+        print(f"labcloud is already running on {_url(args)}", file=sys.stderr)
+        return 1
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: labcloud listens on {args.host}: anyone who can reach it can run code on this machine",
+              file=sys.stderr)
+    state_dir = None if args.in_memory else (args.state_dir or str(default_state_dir()))
+    try:
+        serve(args.host, args.port, state_dir, owner)
+    except OSError as err:
+        print(f"labcloud: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args) -> int:
+    url = _url(args)
+    try:
+        with urllib.request.urlopen(f"{url}/_labcloud/status", timeout=5) as response:
+            status = json.loads(response.read())
+    except (urllib.error.URLError, OSError):
+        print(f"labcloud is not running on {url}")
+        return 3
+    print(f"labcloud {status.pop('labcloud')} on {url} (pid {status.pop('pid')})")
+    for key, value in status.items():
+        label = key.replace("_", " ")
+        if isinstance(value, list):
+            print(f"  {label}: {len(value)}" + (f" ({', '.join(map(str, value))})" if value else ""))
+        elif isinstance(value, dict):
+            print(f"  {label}: {'none' if not value else ''}")
+            for name, item in value.items():
+                print(f"    {name}: {', '.join(map(str, item)) if isinstance(item, list) else item}")
+        else:
+            print(f"  {label}: {value}")
+    return 0
+
+
+def cmd_down(args) -> int:
+    url = _url(args)
+    info = health(url)
+    if info is None:
+        print(f"labcloud is not running on {url}")
+        return 0
+    os.kill(info["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if health(url, timeout=0.5) is None:
+            print("labcloud stopped")
+            return 0
+        time.sleep(0.1)
+    print(f"labcloud (pid {info['pid']}) did not stop within {args.timeout} s", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="labcloud", description="The course's offline AWS endpoint.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+        p.add_argument("--port", type=int, default=settings.port())
+
+    up = sub.add_parser("up", help="run the endpoint in the foreground (Ctrl-C stops it and all it started)")
+    common(up)
+    up.add_argument("--state-dir", help=f"where S3 objects, jobs and logs are kept (default {default_state_dir()})")
+    up.add_argument("--in-memory", action="store_true", help="keep nothing after the server stops")
+    up.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    up.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    up.set_defaults(func=cmd_up)
+
+    status = sub.add_parser("status", help="say what runs")
+    common(status)
+    status.set_defaults(func=cmd_status)
+
+    down = sub.add_parser("down", help="stop a running endpoint")
+    common(down)
+    down.add_argument("--timeout", type=float, default=180.0)
+    down.set_defaults(func=cmd_down)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(asctime)s %(name)s %(message)s")
+    if not getattr(args, "verbose", False):
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    sys.exit(args.func(args))

@@ -1,0 +1,59 @@
+"""The environment a client needs to talk to labcloud: endpoint, region, credentials, SDK quiet."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from labcloud.core.constants import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+
+_TELEMETRY_OPT_OUT = """\
+SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
+def _sdk_config_file() -> str:
+    # The SageMaker SDK v2 reports usage to an AWS host unless a config file opts out.
+    # In the user's own config folder: on a shared machine nobody else may write the defaults the SDK reads.
+    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "labcloud"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / "sagemaker-config.yaml"
+    if not path.exists() or path.read_text() != _TELEMETRY_OPT_OUT:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(_TELEMETRY_OPT_OUT)
+        os.replace(tmp, path)
+    return str(path)
+
+
+def client_environment(url: str) -> dict[str, str]:
+    """The variables that point boto3, the SageMaker SDK and localstack-client at labcloud."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": _sdk_config_file(),
+        "LABCLOUD_PORT": url.rsplit(":", 1)[-1].rstrip("/"),
+    }
+
+
+# Loggers whose INFO lines only echo labcloud's own set-up: botocore announcing the endpoint URL from the
+# environment, the SDK announcing the telemetry opt-out file (and, before it reads that file, that it
+# will collect telemetry). Warnings and errors still show.
+_SETUP_ECHO_LOGGERS = ("botocore.configprovider", "sagemaker.config", "sagemaker.telemetry.telemetry_logging")
+
+
+def configure(url: str) -> None:
+    os.environ.update(client_environment(url))
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    for name in _SETUP_ECHO_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

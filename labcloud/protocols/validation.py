@@ -1,0 +1,445 @@
+"""Request validation as AWS does it, driven by botocore's service model.
+
+AWS's JSON services check a request in two stages, and so does this module:
+
+1. Deserialization: a JSON value of the wrong type (a string where a number belongs, an object where a
+   list belongs) is a ``SerializationException`` with the service framework's own terse message, e.g.
+   ``class java.lang.String can not be converted to an Integer``. Members the model does not know are
+   ignored, and a JSON ``null`` counts as an absent member.
+2. Constraints: required members, enums, lengths, ranges and regular expressions. All violations are
+   reported together in one ``ValidationException``::
+
+       2 validation errors detected: Value null at 'roleArn' failed to satisfy constraint: Member must
+       not be null; Value '0' at 'resourceConfig.instanceCount' failed to satisfy constraint: Member
+       must have value greater than or equal to 1
+
+   Paths are lowerCamelCase member names; list items of structures are ``containers.1.member.image``
+   (1-based); a list or map of scalars is reported once, at the collection, with every constraint of
+   its items in brackets (``Member must satisfy constraint: [...]``, ``Map keys must satisfy
+   constraint: [...]``, ``Map value must satisfy constraint: [...]``).
+
+Cross-field rules that are documented but not in the model (MaxWait >= MaxRuntime, 2-15 containers,
+...) belong to the resource families, which raise them with :func:`require`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import functools
+import re
+import string
+import unicodedata
+import warnings
+
+import botocore.session
+
+from labcloud.core.errors import SerializationException, UnknownOperationException, ValidationException
+
+__all__ = ["validate_request", "require"]
+
+# AWS stops listing violations after ten.
+_MAX_ERRORS = 10
+
+_JAVA_NUMBER = {"integer": "Integer", "long": "Long", "float": "Float", "double": "Double"}
+_SCALARS = {"string", "integer", "long", "float", "double", "boolean", "timestamp", "blob"}
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise AWS's ValidationException with `message` unless `condition` holds (cross-field rules)."""
+    if not condition:
+        raise ValidationException(message)
+
+
+def validate_request(operation: str, params: dict, service: str = "sagemaker") -> None:
+    """Check `params` (the parsed JSON body) against `operation`'s input shape, as AWS does."""
+    model = _service_model(service)
+    if operation not in model.operation_names:
+        raise UnknownOperationException(
+            f"Unknown operation {operation!r}: the {service} API has no operation of that name.")
+    spec = _input_spec(service, operation)
+    if spec is None:  # operations without input (none in SageMaker today)
+        return
+    errors: list[str] = []
+    _check_structure(params, spec, "", errors)
+    if errors:
+        shown = errors[:_MAX_ERRORS]
+        noun = "error" if len(shown) == 1 else "errors"
+        raise ValidationException(f"{len(shown)} validation {noun} detected: " + "; ".join(shown))
+
+
+# --- the model, compiled once into small specs -------------------------------------------------------
+
+class _Spec:
+    """What validation needs of one botocore shape, precomputed so a request walk is cheap."""
+
+    __slots__ = ("kind", "min", "max", "pattern", "enum", "sensitive", "members", "member", "key",
+                 "value", "rules")
+
+
+@functools.cache
+def _service_model(service: str):
+    return botocore.session.get_session().get_service_model(service)
+
+
+@functools.cache
+def _input_spec(service: str, operation: str) -> _Spec | None:
+    shape = _service_model(service).operation_model(operation).input_shape
+    return None if shape is None else _spec_for(shape, {})
+
+
+def _spec_for(shape, seen: dict) -> _Spec:
+    if shape.name in seen:  # recursive shapes (search expressions) share one spec
+        return seen[shape.name]
+    spec = seen[shape.name] = _Spec()
+    meta = shape.metadata
+    spec.kind = shape.type_name
+    spec.min, spec.max = meta.get("min"), meta.get("max")
+    spec.pattern = meta.get("pattern")
+    spec.enum = tuple(meta.get("enum") or ())
+    spec.sensitive = bool(meta.get("sensitive"))
+    spec.members, spec.member, spec.key, spec.value = {}, None, None, None
+    if spec.kind == "structure":
+        required = set(meta.get("required", ()))
+        for name, member in shape.members.items():
+            child = _spec_for(member, seen)
+            spec.members[name] = (name[:1].lower() + name[1:], child, name in required)
+    elif spec.kind == "list":
+        spec.member = _spec_for(shape.member, seen)
+    elif spec.kind == "map":
+        spec.key, spec.value = _spec_for(shape.key, seen), _spec_for(shape.value, seen)
+    spec.rules = _rules(spec)
+    return spec
+
+
+def _rules(spec: _Spec) -> str:
+    """Every constraint of a shape, in AWS's order, for the bracketed collection messages."""
+    rules = []
+    if spec.kind in ("string", "blob", "list", "map"):
+        if spec.max is not None:
+            rules.append(f"Member must have length less than or equal to {spec.max}")
+        if spec.min is not None:
+            rules.append(f"Member must have length greater than or equal to {spec.min}")
+    elif spec.kind in _JAVA_NUMBER:
+        if spec.max is not None:
+            rules.append(f"Member must have value less than or equal to {_bound(spec, spec.max)}")
+        if spec.min is not None:
+            rules.append(f"Member must have value greater than or equal to {_bound(spec, spec.min)}")
+    if spec.pattern is not None:
+        rules.append(f"Member must satisfy regular expression pattern: {spec.pattern}")
+    if spec.enum:
+        rules.append(f"Member must satisfy enum value set: [{', '.join(spec.enum)}]")
+    return "[" + ", ".join(rules) + "]"
+
+
+def _bound(spec: _Spec, bound) -> str:
+    # Java prints a double bound as 1.0, an integer bound as 1.
+    return repr(float(bound)) if spec.kind in ("float", "double") else str(int(bound))
+
+
+# --- walking a request -------------------------------------------------------------------------------
+
+def _check(value, spec: _Spec, path: str, errors: list) -> None:
+    kind = spec.kind
+    if kind == "structure":
+        _check_structure(value, spec, path, errors)
+    elif kind == "list":
+        _check_list(value, spec, path, errors)
+    elif kind == "map":
+        _check_map(value, spec, path, errors)
+    else:
+        _deserialize(value, kind)
+        for message in _violations(value, spec):
+            shown = float(value) if kind in ("float", "double") else value  # Java prints -1.0
+            errors.append(_describe(shown, spec, path, message))
+
+
+def _check_structure(value, spec: _Spec, path: str, errors: list) -> None:
+    if not isinstance(value, dict):
+        raise SerializationException(_type_mismatch(value, "structure"))
+    prefix = path + "." if path else ""
+    for name, (lower, child, required) in spec.members.items():
+        member = value.get(name)
+        if member is None:
+            if required:
+                errors.append(f"Value null at '{prefix}{lower}' failed to satisfy constraint: "
+                              "Member must not be null")
+            continue
+        _check(member, child, prefix + lower, errors)
+
+
+def _check_list(value, spec: _Spec, path: str, errors: list) -> None:
+    if not isinstance(value, list):
+        raise SerializationException(_type_mismatch(value, "list"))
+    for message in _size_violations(len(value), spec):
+        errors.append(_describe(value, spec, path, message))
+    item = spec.member
+    if item.kind in _SCALARS:
+        if _any_scalar_violates(value, item):
+            errors.append(_describe(value, item, path, "Member must satisfy constraint: " + item.rules))
+    else:
+        for index, element in enumerate(value, 1):
+            if element is not None:
+                _check(element, item, f"{path}.{index}.member", errors)
+
+
+def _any_scalar_violates(elements, spec: _Spec) -> bool:
+    """Whether any element of a list or map of scalars breaks a rule (AWS reports the collection once)."""
+    bad = False
+    for element in elements:
+        if element is not None:
+            _deserialize(element, spec.kind)  # a wrong type is a SerializationException, raised at once
+            bad = bad or bool(_violations(element, spec))
+    return bad
+
+
+def _check_map(value, spec: _Spec, path: str, errors: list) -> None:
+    if not isinstance(value, dict):
+        raise SerializationException(_type_mismatch(value, "map"))
+    for message in _size_violations(len(value), spec):
+        errors.append(_describe(value, spec, path, message))
+    key_spec, value_spec = spec.key, spec.value
+    if any(_violations(key, key_spec) for key in value):
+        errors.append(_describe(value, spec, path, "Map keys must satisfy constraint: " + key_spec.rules))
+    if value_spec.kind in _SCALARS:
+        if _any_scalar_violates(value.values(), value_spec):
+            errors.append(_describe(value, spec, path, "Map value must satisfy constraint: " + value_spec.rules))
+    else:
+        for key, entry in value.items():
+            if entry is not None:
+                _check(entry, value_spec, f"{path}.{key}.member", errors)
+
+
+def _size_violations(size: int, spec: _Spec) -> list[str]:
+    out = []
+    if spec.max is not None and size > spec.max:
+        out.append(f"Member must have length less than or equal to {spec.max}")
+    if spec.min is not None and size < spec.min:
+        out.append(f"Member must have length greater than or equal to {spec.min}")
+    return out
+
+
+def _violations(value, spec: _Spec) -> list[str]:
+    """The constraints a (well-typed) scalar breaks, each as AWS words it."""
+    kind, out = spec.kind, []
+    if kind == "string":
+        out = _size_violations(len(value), spec)
+        if spec.pattern is not None:
+            compiled = _compile(spec.pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
+                out.append(f"Member must satisfy regular expression pattern: {spec.pattern}")
+        if spec.enum and value not in spec.enum:
+            out.append(f"Member must satisfy enum value set: [{', '.join(spec.enum)}]")
+    elif kind in _JAVA_NUMBER:
+        number = int(value) if kind in ("integer", "long") else value  # AWS truncates a 1.5 to 1
+        if spec.max is not None and number > spec.max:
+            out.append(f"Member must have value less than or equal to {_bound(spec, spec.max)}")
+        if spec.min is not None and number < spec.min:
+            out.append(f"Member must have value greater than or equal to {_bound(spec, spec.min)}")
+    elif kind == "blob" and (spec.min is not None or spec.max is not None):
+        out = _size_violations(len(_blob_bytes(value)), spec)
+    return out
+
+
+def _describe(value, spec: _Spec, path: str, message: str) -> str:
+    shown = "" if spec.sensitive else f" '{_render(value)}'"
+    return f"Value{shown} at '{path}' failed to satisfy constraint: {message}"
+
+
+def _render(value) -> str:
+    """A value as AWS's Java service prints it: lists [a, b], maps {k=v}, booleans true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_render(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "null"
+    if isinstance(value, (bytes, bytearray)):
+        return f"java.nio.HeapByteBuffer[pos=0 lim={len(value)} cap={len(value)}]"
+    return repr(value)
+
+
+# --- stage 1: JSON types -----------------------------------------------------------------------------
+
+def _deserialize(value, kind: str) -> None:
+    """Raise AWS's SerializationException when a scalar's JSON type does not fit the member."""
+    if kind == "string":
+        ok = isinstance(value, str)
+    elif kind in _JAVA_NUMBER:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind == "timestamp":  # epoch seconds on the wire; an ISO 8601 string is accepted too
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, str) and _is_iso_timestamp(value))
+    else:  # blob: base64 text in JSON; bytes when a rest-json payload is handed over raw
+        ok = isinstance(value, (bytes, bytearray)) or (isinstance(value, str) and _blob_bytes(value) is not None)
+    if not ok:
+        raise SerializationException(_type_mismatch(value, kind))
+
+
+def _type_mismatch(value, kind: str) -> str:
+    """The Coral framework's wording for a JSON value it cannot read as `kind`."""
+    if isinstance(value, dict):
+        return "Start of structure or map found where not expected."
+    if isinstance(value, list):
+        return "Start of list found where not expected"
+    if kind == "structure":
+        return "Expected null"
+    if kind in ("list", "map"):
+        return f"Expected {kind} or null"
+    if kind == "boolean" and isinstance(value, str):
+        return f"'{value.upper()}' can not be converted to an Boolean"
+    if kind == "blob" and isinstance(value, str):
+        return f"'{value}' can not be converted to a Blob: it is not valid base64 text"
+    if kind == "timestamp" and isinstance(value, str):
+        return f"'{value}' can not be converted to a Timestamp: use epoch seconds"
+    source = ("java.lang.Boolean" if isinstance(value, bool) else
+              "java.lang.String" if isinstance(value, str) else
+              "com.amazon.coral.value.json.numbers.TruncatingBigNumber")
+    target = {"string": "an String", "boolean": "an Boolean", "blob": "a Blob",
+              "timestamp": "a Timestamp"}.get(kind) or "an " + _JAVA_NUMBER[kind]
+    return f"class {source} can not be converted to {target}"
+
+
+def _is_iso_timestamp(value: str) -> bool:
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _blob_bytes(value):
+    if isinstance(value, (bytes, bytearray)):
+        return value
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+# --- Java regular expressions in Python --------------------------------------------------------------
+
+# Java's POSIX classes are ASCII-only unless UNICODE_CHARACTER_CLASS is set (AWS does not set it).
+_POSIX = {
+    "Lower": "a-z", "Upper": "A-Z", "ASCII": r"\x00-\x7f", "Alpha": "a-zA-Z", "Digit": "0-9",
+    "Alnum": "a-zA-Z0-9", "Punct": "".join("\\" + c for c in string.punctuation),
+    "Graph": r"\x21-\x7e", "Print": r"\x20-\x7e", "Blank": r" \t", "Cntrl": r"\x00-\x1f\x7f",
+    "XDigit": "0-9a-fA-F", "Space": r" \t\n\x0b\f\r",
+}
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+@functools.cache
+def _compile(pattern: str):
+    """The model's Java pattern as a compiled Python regex, or None when it cannot be (then skipped)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Java's nested classes look like "possible nested set"
+            # re.ASCII: Java's \d \w \s are ASCII-only by default, as here.
+            return re.compile(_translate(pattern), re.ASCII)
+    except (re.error, _Untranslatable, ValueError):
+        return None
+
+
+def _translate(pattern: str) -> str:
+    """Rewrite what Python's re lacks: \\p{..} classes, \\z, UTF-16 surrogate pairs, quantified $."""
+    out, i, in_class, n = [], 0, False, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            e = pattern[i + 1]
+            if e in "pP":
+                if i + 2 < n and pattern[i + 2] == "{":
+                    end = pattern.index("}", i + 3)
+                    name = pattern[i + 3:end]
+                else:
+                    end, name = i + 2, pattern[i + 2:i + 3]
+                body = _class_body(name)
+                if e == "P":
+                    if in_class:
+                        raise _Untranslatable(pattern)
+                    out.append(f"[^{body}]")
+                else:
+                    out.append(body if in_class else f"[{body}]")
+                i = end + 1
+                continue
+            if e == "z":
+                out.append(r"\Z")
+            elif e == "Z":
+                out.append(r"(?=\n?\Z)")
+            elif e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", pattern[i + 2:i + 6]):
+                high = int(pattern[i + 2:i + 6], 16)
+                low = pattern[i + 8:i + 12] if pattern[i + 6:i + 8] == "\\u" else ""
+                if 0xD800 <= high <= 0xDBFF and re.fullmatch(r"[dD][c-fC-F][0-9a-fA-F]{2}", low):
+                    # Java sees UTF-16; a surrogate pair is one code point above U+FFFF.
+                    code = 0x10000 + ((high - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+                    out.append(f"\\U{code:08x}")
+                    i += 12
+                    continue
+                out.append(pattern[i:i + 6])
+                i += 6
+                continue
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                out.append("[^")
+                i += 2
+                continue
+        elif c == "$":
+            # Java lets a zero-width $ be quantified ("${1,128}"); Python does not.
+            quantifier = re.match(r"\{(\d+)(,\d*)?\}|[*+?]", pattern[i + 1:])
+            if quantifier:
+                optional = quantifier.group(0) in ("*", "?") or quantifier.group(1) == "0"
+                out.append("" if optional else "$")
+                i += 1 + len(quantifier.group(0))
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _class_body(name: str) -> str:
+    """The inside of a character class for Java's \\p{name}."""
+    if name in _POSIX:
+        return _POSIX[name]
+    category = name[2:] if name.startswith("Is") else name
+    table = _unicode_categories()
+    if category in table:
+        return table[category]
+    raise _Untranslatable(name)
+
+
+@functools.cache
+def _unicode_categories() -> dict[str, str]:
+    """Unicode general categories (L, Lu, N, ...) as class bodies of code-point ranges; built once."""
+    runs: dict[str, list[list[int]]] = {}
+    previous, ranges = None, None
+    for code in range(0x110000):
+        category = unicodedata.category(chr(code))
+        if category != previous:
+            ranges = runs.setdefault(category, [])
+            ranges.append([code, code])
+            previous = category
+        else:
+            ranges[-1][1] = code
+    for major in {c[0] for c in list(runs)}:  # "L" is the union of Lu, Ll, Lt, Lm, Lo
+        runs[major] = sorted(r for c, rs in runs.items() if len(c) == 2 and c[0] == major for r in rs)
+    return {key: "".join(f"\\U{a:08x}-\\U{b:08x}" if a != b else f"\\U{a:08x}" for a, b in ranges)
+            for key, ranges in runs.items()}

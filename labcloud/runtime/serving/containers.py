@@ -1,0 +1,415 @@
+"""Model-server processes for endpoints and transform jobs: their folders, ports, health and logs, and the
+HTTP calls that go through them.
+
+    ContainerSpec      what CreateModel said about one container (image, model data, environment)
+    prepare_containers download and extract each model.tar.gz (and code tarball) into the container's folder
+    ServingInstance    the containers of one instance, started together; invoke() runs Serial or Direct
+    ContainerProcess   one `python -m labcloud.runtime.serving.model_server` (forked by the launcher when it runs)
+                       with a keep-alive connection pool
+
+Every call to a container has a timeout (AWS's invocation timeout is 60 s), and a container that exits
+is seen at once: nothing waits forever on a process that is gone.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labcloud.runtime.serving.handlers import framework_for
+from labcloud.runtime.job_logs import LogShipper
+from labcloud.runtime.serving.launcher import LauncherUnavailable, shared_launcher
+from labcloud.platform.ports import free_port
+from labcloud.runtime.s3_transfer import DownloadError, download_archive
+from labcloud.core import settings
+
+STOP_GRACE_SECONDS = 5.0
+_LAST_LINES = 30
+MODEL_SERVER_MODULE = "labcloud.runtime.serving.model_server"
+
+
+def invocation_timeout_seconds() -> float:
+    """How long a model server may take to answer one request (settings: LABCLOUD_INVOCATION_TIMEOUT_SECONDS)."""
+    return settings.read("LABCLOUD_INVOCATION_TIMEOUT_SECONDS")
+
+
+class ContainerError(Exception):
+    """A container answered with a non-2xx status."""
+
+    def __init__(self, container: "ContainerProcess", status: int, message: str):
+        super().__init__(f"{container.hostname} answered {status}: {message}")
+        self.container = container
+        self.status = status
+        self.message = message
+
+
+class ContainerUnavailable(Exception):
+    """A container is not running, refused the connection or did not answer in time."""
+
+    def __init__(self, container: "ContainerProcess", reason: str):
+        super().__init__(f"container {container.hostname}: {reason}")
+        self.container = container
+        self.reason = reason
+
+
+class StartupFailed(Exception):
+    """A container exited or did not answer /ping in time; the message carries its last log lines."""
+
+
+class StartupCancelled(StartupFailed):
+    """The start was called off (the endpoint deleted, the job stopped, the server stopping)."""
+
+
+@dataclass
+class ContainerSpec:
+    hostname: str
+    image: str = ""
+    model_data_url: str | None = None
+    environment: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_definition(cls, definition: dict, hostname: str) -> "ContainerSpec":
+        return cls(hostname=definition.get("ContainerHostname") or hostname, image=definition.get("Image", ""),
+                   model_data_url=definition.get("ModelDataUrl")
+                   or definition.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"),
+                   environment=dict(definition.get("Environment") or {}))
+
+
+def container_specs(model: dict) -> list[ContainerSpec]:
+    """The containers of a DescribeModel record, in pipeline order."""
+    if model.get("Containers"):
+        return [ContainerSpec.from_definition(c, f"container-{i + 1}") for i, c in enumerate(model["Containers"])]
+    return [ContainerSpec.from_definition(model["PrimaryContainer"], "primary")]
+
+
+
+def _download_and_extract(s3, url: str, target: Path) -> None:
+    try:
+        download_archive(s3, url, target)
+    except DownloadError as err:
+        raise StartupFailed(f"Could not download {url}: {err}. Check that the object exists and that "
+                            "ModelDataUrl points to a model.tar.gz.") from None
+    except tarfile.TarError:
+        # Not an archive: SageMaker would fail too.
+        raise StartupFailed(f"{url} is not a gzip-compressed tar archive; ModelDataUrl must point to a "
+                            "model.tar.gz.") from None
+
+
+def prepare_containers(s3, specs: list[ContainerSpec], root: Path) -> list[dict]:
+    """Lay out each container's /opt/ml/model and code folder; returns the settings each process needs."""
+    prepared = []
+    for spec in specs:
+        folder = root / spec.hostname
+        shutil.rmtree(folder, ignore_errors=True)
+        model_dir = folder / "model"
+        model_dir.mkdir(parents=True)
+        if spec.model_data_url:
+            _download_and_extract(s3, spec.model_data_url, model_dir)
+        env = dict(spec.environment)
+        submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+        if submit.startswith("s3://"):
+            code_dir = folder / "code"
+            _download_and_extract(s3, submit, code_dir)
+            submit = str(code_dir)
+        elif submit.startswith("/opt/ml/model"):
+            submit = str(model_dir) + submit[len("/opt/ml/model"):]
+        elif not submit and env.get("SAGEMAKER_PROGRAM") and (model_dir / "code").is_dir():
+            submit = str(model_dir / "code")
+        env["SAGEMAKER_SUBMIT_DIRECTORY"] = submit
+        env["SM_MODEL_DIR"] = str(model_dir)
+        env["LABCLOUD_FRAMEWORK"] = framework_for(spec.image, str(model_dir))
+        prepared.append({"spec": spec, "folder": folder, "env": env})
+    return prepared
+
+
+CRLF = "\r\n"
+_COALESCE_BYTES = 256 * 1024  # smaller bodies leave with their headers in one send; bigger ones are not copied
+
+
+class ProtocolError(Exception):
+    """The container's answer is not the HTTP/1.1 response it should be (or the connection closed)."""
+
+
+class ContainerConnection:
+    """One kept-alive HTTP/1.1 connection to a model server. Lean on purpose: the request leaves in one
+    send and the answer is read from one buffer, which is all a hop through a pipeline should cost."""
+
+    def __init__(self, port: int, timeout: float):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = self.sock.makefile("rb")
+        self.keep_alive = True
+
+    def exchange(self, message: bytes, body: bytes | None = None) -> tuple[int, dict, bytes]:
+        """Send a request (head and body, or a whole message); return (status, lower-cased headers, body)."""
+        self.sock.sendall(message)
+        if body:
+            self.sock.sendall(body)
+        line = self.rfile.readline(65537)
+        if not line:
+            raise ProtocolError("the connection closed before an answer")
+        version, _, rest = line.decode("latin-1").partition(" ")
+        if not version.startswith("HTTP/1.") or not rest[:3].isdigit():
+            raise ProtocolError(f"not an HTTP response: {line[:80]!r}")
+        headers = {}
+        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n"):
+            if not line:
+                raise ProtocolError("the connection closed in the middle of the headers")
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
+        if "content-length" in headers:
+            length = int(headers["content-length"])
+            data = self.rfile.read(length)
+            if len(data) < length:
+                raise ProtocolError("the connection closed in the middle of the body")
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            data = self._read_chunked()
+        else:  # the body ends when the server closes the connection
+            data = self.rfile.read()
+            self.keep_alive = False
+        return int(rest[:3]), headers, data
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while size := int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(3)
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.sock.close()
+
+
+def _start_model_server(env: dict, folder: Path):
+    """Fork the model server from the warm launcher (milliseconds); a fresh interpreter if there is none."""
+    launcher = shared_launcher()
+    if launcher is not None:
+        try:
+            return launcher.spawn(MODEL_SERVER_MODULE, env, str(folder))
+        except LauncherUnavailable as err:
+            print(f"labcloud: starting a model server without the launcher: {err}", file=sys.stderr)
+    return subprocess.Popen(
+        [sys.executable, "-m", MODEL_SERVER_MODULE], cwd=str(folder), env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+class ContainerProcess:
+    def __init__(self, hostname: str, folder: Path, env: dict, log_group: str, log_stream: str,
+                 shipper: LogShipper | None):
+        self.hostname = hostname
+        self.folder = folder
+        self.log_group = log_group
+        self.log_stream = log_stream
+        self.port = free_port()
+        self.timeout = invocation_timeout_seconds()
+        self.last_lines: collections.deque[str] = collections.deque(maxlen=_LAST_LINES)
+        self._shipper = shipper
+        self._idle: collections.deque[ContainerConnection] = collections.deque()  # append/pop are atomic
+        full_env = {**os.environ, **env, "SAGEMAKER_BIND_TO_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        self.process = _start_model_server(full_env, folder)
+        self.pid = self.process.pid
+        self._reader = threading.Thread(target=self._pump, name=f"model-server-{self.pid}-stdout", daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        for raw in iter(self.process.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.last_lines.append(line)
+            if self._shipper is not None:
+                self._shipper.ship(self.log_group, self.log_stream, line)
+        self.process.stdout.close()
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def failure_text(self) -> str:
+        self._reader.join(timeout=1)  # the last lines of a process that just exited
+        lines = [line for line in self.last_lines if line.strip()]
+        return "\n".join(lines[-8:])
+
+    def ping(self) -> bool:
+        try:
+            conn = ContainerConnection(self.port, timeout=1)
+        except OSError:
+            return False
+        try:
+            return conn.exchange(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")[0] == 200
+        except (OSError, ProtocolError, ValueError):
+            return False
+        finally:
+            conn.close()
+
+    def post(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """POST /invocations; returns (body, content type) or raises ContainerError / ContainerUnavailable."""
+        head = (f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: {content_type or 'application/octet-stream'}\r\n"
+                f"{'Accept: ' + accept + CRLF if accept else ''}Content-Length: {len(body)}\r\n\r\n")
+        message = head.encode("latin-1") + body if len(body) <= _COALESCE_BYTES else None
+        while True:
+            if self.process.poll() is not None:
+                raise ContainerUnavailable(self, f"the process exited with code {self.process.returncode}")
+            try:
+                conn = self._idle.pop()
+                reused = True
+            except IndexError:  # none idle: open one more (each concurrent caller gets its own)
+                try:
+                    conn = ContainerConnection(self.port, self.timeout)
+                except OSError as err:
+                    raise ContainerUnavailable(self, f"connection refused ({err})") from None
+                reused = False
+            try:
+                status, headers, data = conn.exchange(message or head.encode("latin-1"), None if message else body)
+            except TimeoutError:
+                conn.close()
+                raise ContainerUnavailable(
+                    self, f"no answer within {self.timeout:.0f} s (the invocation timeout)") from None
+            except (ProtocolError, OSError, ValueError) as err:
+                conn.close()
+                if reused:  # a kept-alive connection the server closed meanwhile: retry on a fresh one
+                    continue
+                raise ContainerUnavailable(self, f"the connection failed ({type(err).__name__}: {err})") from None
+            if conn.keep_alive:
+                self._idle.append(conn)
+            else:
+                conn.close()
+            if status >= 300:
+                raise ContainerError(self, status, data.decode("utf-8", "replace"))
+            return data, headers.get("content-type") or (accept or "application/octet-stream")
+
+    def signal_stop(self) -> None:
+        if self.running:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def wait_stopped(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        from labcloud.platform.processes import terminate_group
+
+        terminate_group(self.process, grace)
+        while self._idle:
+            self._idle.pop().close()
+        self._reader.join(timeout=2)
+
+
+def wait_until_healthy(containers: list[ContainerProcess], timeout: float,
+                       cancel: threading.Event | None = None) -> None:
+    """Return once every container answers /ping; raise StartupFailed if one exits or time runs out, and
+    StartupCancelled as soon as `cancel` is set (a start can take minutes: nobody should wait that out)."""
+    cancel = cancel or threading.Event()
+    pending = list(containers)
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while pending:
+        if cancel.is_set():
+            raise StartupCancelled("The start was called off before every container passed the ping health check.")
+        for container in list(pending):
+            if not container.running:
+                raise StartupFailed(
+                    f"The container {container.hostname} exited with code {container.process.returncode} "
+                    f"before it passed the ping health check. Its last log lines:\n{container.failure_text()}")
+            if container.ping():
+                pending.remove(container)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(c.hostname for c in pending)
+            raise StartupFailed(f"The container(s) {names} did not pass the ping health check within "
+                                f"{timeout:.0f} s. Last log lines:\n{pending[0].failure_text()}")
+        cancel.wait(delay)
+        delay = min(delay * 1.5, 0.1)
+
+
+def stop_all(containers: list[ContainerProcess]) -> None:
+    """SIGTERM every container first, then wait for each: stopping N containers takes one grace period."""
+    for container in containers:
+        container.signal_stop()
+    for container in containers:
+        container.wait_stopped()
+
+
+def new_instance_id() -> str:
+    return "i-" + secrets.token_hex(8)
+
+
+class ServingInstance:
+    """All containers of one instance of an endpoint variant or a transform job."""
+
+    def __init__(self, prepared: list[dict], log_group: str, stream_prefix: str, shipper: LogShipper | None,
+                 instance_id: str | None = None):
+        self.instance_id = instance_id or new_instance_id()
+        single = len(prepared) == 1
+        self.containers: list[ContainerProcess] = []
+        try:
+            for item in prepared:
+                stream = f"{stream_prefix}/{self.instance_id}"
+                if not single:
+                    stream += f"/{item['spec'].hostname}"
+                self.containers.append(ContainerProcess(item["spec"].hostname, item["folder"], item["env"],
+                                                        log_group, stream, shipper))
+        except BaseException:
+            stop_all(self.containers)
+            raise
+        self.by_hostname = {c.hostname: c for c in self.containers}
+        self._in_flight = 0  # requests inside invoke(): an update lets them finish before stopping us
+        self._idle_changed = threading.Condition()
+
+    @property
+    def pids(self) -> list[int]:
+        return [c.pid for c in self.containers]
+
+    @property
+    def ports(self) -> list[int]:
+        return [c.port for c in self.containers]
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None,
+               target_hostname: str | None = None) -> tuple[bytes, str]:
+        """Serial: each container's response is the next one's request; Accept goes to the last container
+        (the others answer in their SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT). Direct: only the target runs."""
+        with self._idle_changed:
+            self._in_flight += 1
+        try:
+            if target_hostname is not None:
+                return self.by_hostname[target_hostname].post(body, content_type, accept)
+            last = len(self.containers) - 1
+            for i, container in enumerate(self.containers):
+                body, content_type = container.post(body, content_type, accept if i == last else None)
+            return body, content_type
+        finally:
+            with self._idle_changed:
+                self._in_flight -= 1
+                self._idle_changed.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def wait_idle(self, timeout: float, abort: threading.Event | None = None) -> bool:
+        """Wait until no request is inside invoke() (True), at most `timeout` s or until `abort` is set."""
+        deadline = time.monotonic() + timeout
+        with self._idle_changed:
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0 or (abort is not None and abort.is_set()):
+                    return False
+                self._idle_changed.wait(min(left, 0.1))  # wake now and then to look at `abort`
+            return True
+
+    def stop(self) -> None:
+        stop_all(self.containers)

@@ -1,0 +1,73 @@
+"""What every labcloud service shares while a server runs: where it lives, its settings, its store,
+clients that talk to the server itself, and the processes it has started."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labcloud.core.arns import arn, sagemaker_arn
+from labcloud.core.constants import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
+from labcloud.core.settings import Settings
+from labcloud.persistence.store import Store
+
+
+@dataclass
+class LabContext:
+    endpoint_url: str
+    state_dir: Path | None
+    work_dir: Path  # job and endpoint working folders (inside state_dir when there is one)
+    settings: Settings = field(default_factory=Settings.from_environ)
+    region: str = REGION
+    account_id: str = ACCOUNT_ID
+    owner_pid: int | None = None  # the process a private labcloud lives for (labcloud.start()); None if shared
+
+    def __post_init__(self):
+        self.store = Store(self.state_dir)
+        self._clients: dict[str, object] = {}
+        self._lock = threading.RLock()  # log_shipper makes a client while holding it
+        self._log_shipper = None
+        self.shutting_down = threading.Event()
+        self.ready = threading.Event()  # set once every service has loaded its state
+
+    @property
+    def log_shipper(self):
+        """The one LogShipper of this server (labcloud.runtime.job_logs), made on first use."""
+        with self._lock:
+            if self._log_shipper is None:
+                from labcloud.runtime.job_logs import LogShipper
+
+                self._log_shipper = LogShipper(self.client("logs"))
+            return self._log_shipper
+
+    def close(self) -> None:
+        """Send the last log lines; called once every service has stopped."""
+        if self._log_shipper is not None:
+            self._log_shipper.close()
+
+    def client(self, service: str):
+        """A boto3 client for this server itself: labcloud's own S3 and Logs writes go over the wire like a
+        learner's, so the journal that makes them durable sees them too."""
+        with self._lock:
+            if service not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                self._clients[service] = boto3.session.Session().client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    aws_access_key_id=ACCESS_KEY_ID,
+                    aws_secret_access_key=SECRET_ACCESS_KEY,
+                    config=Config(retries={"max_attempts": 2}, max_pool_connections=32,
+                                  s3={"addressing_style": "path"}),
+                )
+            return self._clients[service]
+
+    def arn(self, service: str, resource: str) -> str:
+        """An ARN in this server's region and account."""
+        return arn(service, resource, self.region, self.account_id)
+
+    def sagemaker_arn(self, resource_type: str, name: str) -> str:
+        return sagemaker_arn(resource_type, name, self.region, self.account_id)
