@@ -10,25 +10,19 @@ and the response's end is known (Content-Length, or chunked); otherwise it close
 
 from __future__ import annotations
 
-import email.utils
+import http
 import logging
 import socket
-import time
+import traceback
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.wsgi import LimitedStream
 
+from labcloud.protocols.http1 import CHUNKED, ProtocolError, body_length, http_date
+
 IDLE_SECONDS = 300  # an idle connection is closed after this, freeing its thread
 _NO_BODY = (204, 304)
 _access_log = logging.getLogger("werkzeug")
-_date = [0, ""]
-
-
-def _http_date() -> str:
-    now = int(time.time())
-    if _date[0] != now:  # formatted once a second, not once a request
-        _date[0], _date[1] = now, email.utils.formatdate(now, usegmt=True)
-    return _date[1]
 
 
 class KeepAliveRequestHandler(MotoRequestHandler):
@@ -38,15 +32,16 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 
     def run_wsgi(self) -> None:
         # (An "Expect: 100-continue" was answered by http.server's parse_request already.)
-        problem = self._framing_problem()
-        if problem:  # where this body ends is ambiguous: answer, and read nothing more from this connection
+        try:
+            length = body_length(self._field("Transfer-Encoding"), self._field("Content-Length"))
+        except ProtocolError as err:  # where this body ends is ambiguous: answer, read no more of this connection
             self.close_connection = True
-            _Response(self, False).refuse(problem)
+            _Response(self, False).refuse(err.status, str(err))
             return
         environ = self.environ = self.make_environ()
-        body = environ["wsgi.input"]
-        if not environ.get("wsgi.input_terminated"):  # not chunked: the app may read Content-Length bytes
-            body = environ["wsgi.input"] = LimitedStream(self.rfile, int(environ.get("CONTENT_LENGTH") or 0))
+        body = environ["wsgi.input"]  # chunked: werkzeug's reader, which stops at the last chunk
+        if length != CHUNKED:  # the app may read Content-Length bytes
+            body = environ["wsgi.input"] = LimitedStream(self.rfile, length)
         response = _Response(self, environ["REQUEST_METHOD"] == "HEAD")
         try:
             chunks = self.server.app(environ, response.start)
@@ -61,8 +56,6 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.close_connection = True
             return
         except Exception:  # noqa: BLE001 - a failing service answers 500, the server keeps serving
-            import traceback
-
             self.close_connection = True
             self.log_error("Error on request:\n%s", traceback.format_exc())
             if not response.sent:
@@ -78,23 +71,10 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.close_connection = True
 
 
-    def _framing_problem(self) -> str | None:
-        """Why this request's body cannot be delimited without guessing (RFC 9112 6.1-6.3), or None.
-
-        A body two parties could frame differently lets a second request hide inside the first one."""
-        codings = self.headers.get_all("Transfer-Encoding") or []
-        if codings:
-            if len(codings) != 1 or codings[0].strip().lower() != "chunked":
-                return (f"Transfer-Encoding {', '.join(codings)} is not supported; "
-                        "send the body with Content-Length or Transfer-Encoding: chunked.")
-            if self.headers.get_all("Content-Length"):
-                return "A request cannot have both Transfer-Encoding and Content-Length; send one of them."
-        lengths = {value.strip() for field in self.headers.get_all("Content-Length") or [] for value in field.split(",")}
-        if any(not (value.isascii() and value.isdigit()) for value in lengths):
-            return f"Content-Length {', '.join(sorted(lengths))} is not a number of bytes (0 or more)."
-        if len(lengths) > 1:
-            return f"Conflicting Content-Length values {', '.join(sorted(lengths))}; send one."
-        return None
+    def _field(self, name: str) -> str | None:
+        """A request header's value, repeated fields joined by ", " as http1 reads them; None if absent."""
+        values = self.headers.get_all(name)
+        return None if values is None else ", ".join(values)
 
 
 class _Response:
@@ -140,11 +120,11 @@ class _Response:
         self.keep_alive = False
         self._send_head(message)
 
-    def refuse(self, message: str) -> None:
-        """400 for a request whose framing is ambiguous; the connection closes after it."""
+    def refuse(self, status: int, message: str) -> None:
+        """The answer (400) to a request whose framing is ambiguous; the connection closes after it."""
         body = message.encode()
-        self.status, self.headers = "400 Bad Request", [("Content-Type", "text/plain"),
-                                                       ("Content-Length", str(len(body)))]
+        self.status = f"{status} {http.HTTPStatus(status).phrase}"
+        self.headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
         self.keep_alive = False
         self._send_head(body)
         self.handler.log_error("refused a request: %s", message)
@@ -154,7 +134,7 @@ class _Response:
         names = {name.lower(): value for name, value in self.headers}
         if names.get("connection", "").lower() == "close":
             self.keep_alive = False
-        extra = [("Server", self.handler.version_string()), ("Date", _http_date())]
+        extra = [("Server", self.handler.version_string()), ("Date", http_date())]
         if "content-length" not in names and not (self.head_only or code < 200 or code in _NO_BODY):
             if self.handler.request_version == "HTTP/1.1":
                 self.chunked = True

@@ -33,6 +33,7 @@ from labcloud.runtime.serving.launcher import LauncherUnavailable, shared_launch
 from labcloud.platform.ports import free_port
 from labcloud.runtime.s3_transfer import DownloadError, download_archive
 from labcloud.core import settings
+from labcloud.protocols.http1 import ProtocolError, read_response
 
 STOP_GRACE_SECONDS = 5.0
 _LAST_LINES = 30
@@ -137,10 +138,6 @@ CRLF = "\r\n"
 _COALESCE_BYTES = 256 * 1024  # smaller bodies leave with their headers in one send; bigger ones are not copied
 
 
-class ProtocolError(Exception):
-    """The container's answer is not the HTTP/1.1 response it should be (or the connection closed)."""
-
-
 class ContainerConnection:
     """One kept-alive HTTP/1.1 connection to a model server. Lean on purpose: the request leaves in one
     send and the answer is read from one buffer, which is all a hop through a pipeline should cost."""
@@ -152,43 +149,13 @@ class ContainerConnection:
         self.keep_alive = True
 
     def exchange(self, message: bytes, body: bytes | None = None) -> tuple[int, dict, bytes]:
-        """Send a request (head and body, or a whole message); return (status, lower-cased headers, body)."""
+        """Send a request (head and body, or a whole message); return (status, lower-cased headers, body).
+        ProtocolError when the answer is not an HTTP/1.1 response (or the connection closed)."""
         self.sock.sendall(message)
         if body:
             self.sock.sendall(body)
-        line = self.rfile.readline(65537)
-        if not line:
-            raise ProtocolError("the connection closed before an answer")
-        version, _, rest = line.decode("latin-1").partition(" ")
-        if not version.startswith("HTTP/1.") or not rest[:3].isdigit():
-            raise ProtocolError(f"not an HTTP response: {line[:80]!r}")
-        headers = {}
-        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n"):
-            if not line:
-                raise ProtocolError("the connection closed in the middle of the headers")
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        self.keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
-        if "content-length" in headers:
-            length = int(headers["content-length"])
-            data = self.rfile.read(length)
-            if len(data) < length:
-                raise ProtocolError("the connection closed in the middle of the body")
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            data = self._read_chunked()
-        else:  # the body ends when the server closes the connection
-            data = self.rfile.read()
-            self.keep_alive = False
-        return int(rest[:3]), headers, data
-
-    def _read_chunked(self) -> bytes:
-        chunks = []
-        while size := int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16):
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(3)
-        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-            pass
-        return b"".join(chunks)
+        status, headers, data, self.keep_alive = read_response(self.rfile)
+        return status, headers, data
 
     def close(self) -> None:
         self.rfile.close()

@@ -14,8 +14,8 @@ The model is loaded before the port opens, so a server that answers /ping can pr
 fails to load ends the process with the traceback on stdout (SageMaker's "failed to pass the ping
 health check"). Everything is logged to stdout, which the platform ships to CloudWatch Logs.
 
-The HTTP/1.1 layer is small and its own: keep-alive connections, Content-Length or chunked request
-bodies, Expect: 100-continue, and each answer written in one send. In a pipeline every request passes
+The HTTP/1.1 layer is small: labcloud.protocols.http1 reads each request (Content-Length or chunked
+bodies); this module adds keep-alive connections, Expect: 100-continue, and each answer written in one send. In a pipeline every request passes
 through each container in turn, so this layer's cost is paid once per container per prediction.
 """
 
@@ -25,15 +25,15 @@ import os
 import signal
 import socketserver
 import sys
+import threading
 import time
 import traceback
 
-from labcloud.runtime.serving.handlers import JSON, HandlerChain, UnsupportedFormatError
 from labcloud.core import settings
+from labcloud.protocols.http1 import ProtocolError, Request, http_date, read_request_body, read_request_head
+from labcloud.runtime.serving.handlers import JSON, HandlerChain, UnsupportedFormatError
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
-MAX_LINE_BYTES = 64 * 1024
-MAX_HEADERS = 100
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 406: "Not Acceptable", 411: "Length Required",
             413: "Payload Too Large", 415: "Unsupported Media Type", 431: "Request Header Fields Too Large",
             500: "Internal Server Error", 501: "Not Implemented"}
@@ -42,117 +42,6 @@ NOT_FOUND = b"Not found: only GET /ping and POST /invocations are served."
 
 def log(message: str) -> None:
     print(time.strftime("%Y-%m-%d %H:%M:%S"), message, flush=True)
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-class Request:
-    """One request's head, read from a kept-alive connection: method, path, lower-cased headers."""
-
-    __slots__ = ("method", "path", "version", "headers")
-
-    def __init__(self, method: str, path: str, version: str, headers: dict):
-        self.method, self.path, self.version, self.headers = method, path, version, headers
-
-    @property
-    def keep_alive(self) -> bool:
-        connection = self.headers.get("connection", "").lower()
-        if self.version == "HTTP/1.0":
-            return connection == "keep-alive"
-        return connection != "close"
-
-
-def _line(rfile) -> bytes:
-    line = rfile.readline(MAX_LINE_BYTES + 1)
-    if len(line) > MAX_LINE_BYTES:
-        raise BadRequest(431, "A request line or header is longer than 64 KiB.")
-    return line
-
-
-def read_head(rfile) -> Request | None:
-    """The request line and headers; None when the client closed the connection between requests."""
-    line = _line(rfile)
-    while line in (b"\r\n", b"\n"):  # stray blank lines between requests are allowed (RFC 9112 2.2)
-        line = _line(rfile)
-    if not line:
-        return None
-    parts = line.decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise BadRequest(400, f"Malformed request line: {line[:100]!r}.")
-    headers: dict[str, str] = {}
-    while True:
-        line = _line(rfile)
-        if line in (b"\r\n", b"\n", b""):
-            break
-        name, colon, value = line.decode("latin-1").partition(":")
-        if not colon or not name or name != name.strip():
-            raise BadRequest(400, f"Malformed header line: {line[:100]!r}.")
-        if len(headers) >= MAX_HEADERS:
-            raise BadRequest(431, f"More than {MAX_HEADERS} headers.")
-        name = name.lower()
-        value = value.strip()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return Request(parts[0], parts[1].split("?", 1)[0], parts[2], headers)
-
-
-def read_body(rfile, headers: dict) -> bytes:
-    """The body, delimited exactly as RFC 9112 6 says, or BadRequest (after which the connection closes):
-    a body two parties could frame differently lets a second request hide inside the first one."""
-    if "transfer-encoding" in headers:
-        if headers["transfer-encoding"].strip().lower() != "chunked":
-            raise BadRequest(400, f"Transfer-Encoding {headers['transfer-encoding']} is not supported; "
-                                  "send the body with Content-Length or Transfer-Encoding: chunked.")
-        if "content-length" in headers:
-            raise BadRequest(400, "A request cannot have both Transfer-Encoding and Content-Length; send one.")
-        return _read_chunked(rfile)
-    # Repeated headers arrive joined by ", " (read_head): the same value twice is one length.
-    lengths = {value.strip() for value in headers.get("content-length", "0").split(",")}
-    if len(lengths) != 1 or not all(value.isascii() and value.isdigit() for value in lengths):
-        raise BadRequest(400, f"Content-Length {headers['content-length']} is not one number of bytes (0 or more).")
-    length = int(lengths.pop())
-    if length > MAX_BODY_BYTES:
-        raise BadRequest(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-    body = rfile.read(length) if length > 0 else b""
-    if len(body) < length:
-        raise BadRequest(400, "The connection closed before the whole body arrived.")
-    return body
-
-
-def _read_chunked(rfile) -> bytes:
-    chunks, total = [], 0
-    while True:
-        size_line = _line(rfile).split(b";", 1)[0].strip()
-        # Hex digits only: int(..., 16) would also take "-5", "+5", "0x5" and "5_0".
-        if not size_line or size_line.strip(b"0123456789abcdefABCDEF"):
-            raise BadRequest(400, f"Malformed chunk size {size_line[:20]!r} in a chunked body.")
-        size = int(size_line, 16)
-        if size == 0:
-            while _line(rfile) not in (b"\r\n", b"\n", b""):  # trailers, ignored
-                pass
-            return b"".join(chunks)
-        total += size
-        if total > MAX_BODY_BYTES:
-            raise BadRequest(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-        chunk = rfile.read(size)
-        if len(chunk) < size:
-            raise BadRequest(400, "The connection closed before the whole chunked body arrived.")
-        if rfile.readline(3) not in (b"\r\n", b"\n"):
-            raise BadRequest(400, f"A chunk of a chunked body is longer than its size line says ({size} bytes).")
-        chunks.append(chunk)
-
-
-_date = [0, ""]
-
-
-def http_date() -> str:
-    now = int(time.time())
-    if _date[0] != now:  # formatted once a second, not once a request
-        _date[0], _date[1] = now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
-    return _date[1]
 
 
 def response_bytes(status: int, body: bytes, content_type: str, keep_alive: bool = True) -> bytes:
@@ -173,13 +62,13 @@ class InferenceConnection(socketserver.StreamRequestHandler):
     def handle(self):
         while True:
             try:
-                request = read_head(self.rfile)
+                request = read_request_head(self.rfile)
                 if request is None:
                     return
                 if request.headers.get("expect", "").lower() == "100-continue":  # curl asks before big bodies
                     self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body = read_body(self.rfile, request.headers)
-            except BadRequest as err:
+                body = read_request_body(self.rfile, request.headers, MAX_BODY_BYTES)
+            except ProtocolError as err:
                 log(f"bad request ({err.status}): {err}")
                 self.connection.sendall(response_bytes(err.status, str(err).encode(), "text/plain", False))
                 return
@@ -226,8 +115,6 @@ LOG_REQUESTS = settings.read("LABCLOUD_LOG_REQUESTS")  # one process per contain
 def exit_with_parent(parent: int) -> None:
     """Exit when the platform process that started this one is gone. (PR_SET_PDEATHSIG would fire when the
     *thread* that started us ends, and labcloud starts containers from short-lived worker threads.)"""
-    import threading
-
     def watch():
         while os.getppid() == parent:
             time.sleep(0.5)
