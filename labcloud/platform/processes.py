@@ -1,5 +1,7 @@
-"""Process helpers shared by the server and the runtime: children that die with their parent, and
-stopping a process group politely, then firmly."""
+"""Process helpers shared by the server and the runtime: children that die with their parent, signalling
+a process group, and stopping one politely, then firmly.
+
+The standard library only: the model-server launcher imports this module before it preloads anything."""
 
 from __future__ import annotations
 
@@ -23,23 +25,28 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         os.kill(os.getpid(), sig)
 
 
-def terminate_group(process: subprocess.Popen, grace_seconds: float) -> int:
-    """SIGTERM the process group, wait up to grace_seconds, then SIGKILL it. Returns the exit code."""
-    if process.poll() is None:
-        _signal_group(process, signal.SIGTERM)
-        try:
-            return process.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            pass
-    _signal_group(process, signal.SIGKILL)  # also reaps grandchildren left in the group
-    return process.wait()
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
+def signal_group(pid: int, sig: int, process=None) -> None:
+    """Send `sig` to the process group that `pid` leads (the process and whatever it started). When there is
+    no such group, the signal goes to `process` alone, if given: a subprocess.Popen (or a launched process)
+    knows whether it has been reaped, so a pid taken over by another process is never signalled."""
     try:
-        os.killpg(process.pid, sig)
+        os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
+        if process is None:
+            return
         try:
             process.send_signal(sig)
         except ProcessLookupError:
             pass
+
+
+def terminate_group(process: subprocess.Popen, grace_seconds: float) -> int:
+    """SIGTERM the process group, wait up to grace_seconds, then SIGKILL it. Returns the exit code."""
+    if process.poll() is None:
+        signal_group(process.pid, signal.SIGTERM, process)
+        try:
+            return process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            pass
+    signal_group(process.pid, signal.SIGKILL, process)  # also reaps grandchildren left in the group
+    return process.wait()

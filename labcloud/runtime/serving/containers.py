@@ -31,6 +31,7 @@ from labcloud.runtime.serving.handlers import framework_for
 from labcloud.runtime.job_logs import LogShipper
 from labcloud.runtime.serving.launcher import LauncherUnavailable, shared_launcher
 from labcloud.platform.ports import free_port
+from labcloud.platform.processes import signal_group, terminate_group
 from labcloud.runtime.s3_transfer import DownloadError, download_archive
 from labcloud.core import settings
 from labcloud.protocols.http1 import ProtocolError, read_response
@@ -261,14 +262,9 @@ class ContainerProcess:
 
     def signal_stop(self) -> None:
         if self.running:
-            try:
-                os.killpg(self.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
+            signal_group(self.pid, signal.SIGTERM)
 
     def wait_stopped(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        from labcloud.platform.processes import terminate_group
-
         terminate_group(self.process, grace)
         while self._idle:
             self._idle.pop().close()

@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from labcloud.core import settings
+from labcloud.platform.processes import signal_group
 
 # Imported before the first fork: what framework containers and their pickled models need. Missing ones
 # (XGBoost is optional) are skipped.
@@ -198,7 +199,7 @@ def serve(control_fd: int) -> int:
 
 def _stop_children(children: set[int]) -> None:
     for pid in children:
-        _kill_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_CHILDREN_GRACE_SECONDS
     while children and time.monotonic() < deadline:
         try:
@@ -210,14 +211,7 @@ def _stop_children(children: set[int]) -> None:
         else:
             time.sleep(0.02)
     for pid in children:
-        _kill_group(pid, signal.SIGKILL)
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        signal_group(pid, signal.SIGKILL)
 
 
 # ============================ the labcloud side ============================
@@ -356,7 +350,7 @@ class Launcher:
                 if event is not None:
                     event.set()
                 elif op == "spawned":  # its caller gave up waiting and started the container another way
-                    _kill_group(message["pid"], signal.SIGKILL)
+                    signal_group(message["pid"], signal.SIGKILL)
                     os.close(fds[0])
             elif op == "exited":
                 with self._lock:
@@ -372,7 +366,7 @@ class Launcher:
             children, self._children = list(self._children.values()), {}
             events = list(self._reply_events.values())
         for child in children:
-            _kill_group(child.pid, signal.SIGKILL)
+            signal_group(child.pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
         for child in children:  # like Popen.wait(): report the end once the process is really gone
             while not _ended(child.pid) and time.monotonic() < deadline:
