@@ -28,14 +28,11 @@ import base64
 import binascii
 import datetime
 import functools
-import re
-import string
-import unicodedata
-import warnings
 
 import botocore.session
 
 from labcloud.core.errors import SerializationException, UnknownOperationException, ValidationException
+from labcloud.protocols.java_regex import compile_pattern as _compile  # (tests reach it as validation._compile)
 
 __all__ = ["validate_request", "require"]
 
@@ -322,124 +319,3 @@ def _blob_bytes(value):
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
-
-
-# --- Java regular expressions in Python --------------------------------------------------------------
-
-# Java's POSIX classes are ASCII-only unless UNICODE_CHARACTER_CLASS is set (AWS does not set it).
-_POSIX = {
-    "Lower": "a-z", "Upper": "A-Z", "ASCII": r"\x00-\x7f", "Alpha": "a-zA-Z", "Digit": "0-9",
-    "Alnum": "a-zA-Z0-9", "Punct": "".join("\\" + c for c in string.punctuation),
-    "Graph": r"\x21-\x7e", "Print": r"\x20-\x7e", "Blank": r" \t", "Cntrl": r"\x00-\x1f\x7f",
-    "XDigit": "0-9a-fA-F", "Space": r" \t\n\x0b\f\r",
-}
-
-
-class _Untranslatable(Exception):
-    pass
-
-
-@functools.cache
-def _compile(pattern: str):
-    """The model's Java pattern as a compiled Python regex, or None when it cannot be (then skipped)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Java's nested classes look like "possible nested set"
-            # re.ASCII: Java's \d \w \s are ASCII-only by default, as here.
-            return re.compile(_translate(pattern), re.ASCII)
-    except (re.error, _Untranslatable, ValueError):
-        return None
-
-
-def _translate(pattern: str) -> str:
-    """Rewrite what Python's re lacks: \\p{..} classes, \\z, UTF-16 surrogate pairs, quantified $."""
-    out, i, in_class, n = [], 0, False, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            e = pattern[i + 1]
-            if e in "pP":
-                if i + 2 < n and pattern[i + 2] == "{":
-                    end = pattern.index("}", i + 3)
-                    name = pattern[i + 3:end]
-                else:
-                    end, name = i + 2, pattern[i + 2:i + 3]
-                body = _class_body(name)
-                if e == "P":
-                    if in_class:
-                        raise _Untranslatable(pattern)
-                    out.append(f"[^{body}]")
-                else:
-                    out.append(body if in_class else f"[{body}]")
-                i = end + 1
-                continue
-            if e == "z":
-                out.append(r"\Z")
-            elif e == "Z":
-                out.append(r"(?=\n?\Z)")
-            elif e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", pattern[i + 2:i + 6]):
-                high = int(pattern[i + 2:i + 6], 16)
-                low = pattern[i + 8:i + 12] if pattern[i + 6:i + 8] == "\\u" else ""
-                if 0xD800 <= high <= 0xDBFF and re.fullmatch(r"[dD][c-fC-F][0-9a-fA-F]{2}", low):
-                    # Java sees UTF-16; a surrogate pair is one code point above U+FFFF.
-                    code = 0x10000 + ((high - 0xD800) << 10) + (int(low, 16) - 0xDC00)
-                    out.append(f"\\U{code:08x}")
-                    i += 12
-                    continue
-                out.append(pattern[i:i + 6])
-                i += 6
-                continue
-            else:
-                out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1:i + 2] == "^":
-                out.append("[^")
-                i += 2
-                continue
-        elif c == "$":
-            # Java lets a zero-width $ be quantified ("${1,128}"); Python does not.
-            quantifier = re.match(r"\{(\d+)(,\d*)?\}|[*+?]", pattern[i + 1:])
-            if quantifier:
-                optional = quantifier.group(0) in ("*", "?") or quantifier.group(1) == "0"
-                out.append("" if optional else "$")
-                i += 1 + len(quantifier.group(0))
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def _class_body(name: str) -> str:
-    """The inside of a character class for Java's \\p{name}."""
-    if name in _POSIX:
-        return _POSIX[name]
-    category = name[2:] if name.startswith("Is") else name
-    table = _unicode_categories()
-    if category in table:
-        return table[category]
-    raise _Untranslatable(name)
-
-
-@functools.cache
-def _unicode_categories() -> dict[str, str]:
-    """Unicode general categories (L, Lu, N, ...) as class bodies of code-point ranges; built once."""
-    runs: dict[str, list[list[int]]] = {}
-    previous, ranges = None, None
-    for code in range(0x110000):
-        category = unicodedata.category(chr(code))
-        if category != previous:
-            ranges = runs.setdefault(category, [])
-            ranges.append([code, code])
-            previous = category
-        else:
-            ranges[-1][1] = code
-    for major in {c[0] for c in list(runs)}:  # "L" is the union of Lu, Ll, Lt, Lm, Lo
-        runs[major] = sorted(r for c, rs in runs.items() if len(c) == 2 and c[0] == major for r in rs)
-    return {key: "".join(f"\\U{a:08x}-\\U{b:08x}" if a != b else f"\\U{a:08x}" for a, b in ranges)
-            for key, ranges in runs.items()}
