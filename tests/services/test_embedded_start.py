@@ -8,7 +8,7 @@ import textwrap
 import time
 
 from labcloud.client.embedded import health
-from tests.conftest import free_port
+from labcloud.platform.ports import free_port
 
 
 def _wait_gone(url, timeout=30.0):

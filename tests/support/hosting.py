@@ -1,5 +1,5 @@
 """Helpers the hosting, transform and model-server tests share: small models, their tarballs, the scripts
-that serve them, and a look at the processes labcloud runs. (No tests here.)"""
+that serve them, and a look at the processes labcloud runs."""
 
 from __future__ import annotations
 
@@ -89,6 +89,14 @@ def model_tarball(model, script: str | None = None, script_name: str = "inferenc
         if script is not None:
             add(f"code/{script_name}", script.encode())
     return buffer.getvalue()
+
+
+def regressor_model_dir(folder: Path) -> Path:
+    """The fitted regressor with REGRESSOR_SCRIPT, unpacked in `folder` as a container sees /opt/ml/model."""
+    _, regressor = fitted_models()
+    with tarfile.open(fileobj=io.BytesIO(model_tarball(regressor, REGRESSOR_SCRIPT))) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
 
 
 def upload(s3, bucket: str, key: str, data: bytes) -> str:

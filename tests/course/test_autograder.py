@@ -14,7 +14,7 @@ import pytest
 
 from autograder import course, leaks
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LABS = course.lab_names(REPO)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for p in (REPO / "labs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 

@@ -3,22 +3,22 @@ serve, report how they end, stop like any other, and never outlive labcloud."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import tarfile
 import textwrap
 import time
 from pathlib import Path
 
 import boto3
 import pytest
-from tests.conftest import LabcloudProcess, descendants
-from tests.test_hosting_support import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, container, endpoint_processes,
-                                        fitted_models, model_tarball, pid_alive, port_open, upload)
+from tests.support.processes import descendants
+from tests.support.server import LabcloudProcess
+from tests.support.hosting import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, container, endpoint_processes,
+                                   fitted_models, model_tarball, pid_alive, port_open, regressor_model_dir,
+                                   upload)
 
 from labcloud.platform.processes import terminate_group
 from labcloud.runtime.serving import launcher as launcher_module
@@ -66,11 +66,7 @@ def wait_serving(port: int, process, timeout: float = 60.0) -> None:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("regressor")
-    _, regressor = fitted_models()
-    with tarfile.open(fileobj=io.BytesIO(model_tarball(regressor, REGRESSOR_SCRIPT))) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
+    return regressor_model_dir(tmp_path_factory.mktemp("regressor"))
 
 
 @pytest.fixture(scope="module")

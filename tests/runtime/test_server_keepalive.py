@@ -9,7 +9,7 @@ import socket
 import boto3
 import pytest
 
-from tests.conftest import read_http_response
+from tests.support.http import read_http_response
 
 
 def test_one_connection_serves_many_requests_whatever_the_app_reads(labcloud_server):

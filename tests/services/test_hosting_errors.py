@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from tests.test_hosting_support import (BROKEN_SCRIPT, REGRESSOR_SCRIPT, ROLE, container, endpoint_processes,
+from tests.support.hosting import (BROKEN_SCRIPT, REGRESSOR_SCRIPT, ROLE, container, endpoint_processes,
                                         fitted_models, model_tarball, upload)
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"

@@ -15,7 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import labcloud
-from tests.conftest import FAST_SETTINGS, LabcloudProcess, alive, descendants
+from tests.support.processes import alive, descendants
+from tests.support.server import FAST_SETTINGS, LabcloudProcess
 from labcloud.client.environment import client_environment
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"

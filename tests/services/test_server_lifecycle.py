@@ -14,7 +14,9 @@ import boto3
 import pytest
 
 import labcloud
-from tests.conftest import FAST_SETTINGS, LabcloudProcess, alive, descendants, free_port, port_open
+from tests.support.processes import alive, descendants, port_open
+from tests.support.server import FAST_SETTINGS, LabcloudProcess
+from labcloud.platform.ports import free_port
 from labcloud.client.environment import client_environment
 
 BUCKET = "sagemaker-us-east-1-123456789012"

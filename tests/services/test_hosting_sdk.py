@@ -8,7 +8,7 @@ import time
 import boto3
 import numpy as np
 import pytest
-from tests.test_hosting_support import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, csv_rows, endpoint_processes,
+from tests.support.hosting import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, csv_rows, endpoint_processes,
                                   fitted_models, model_tarball, pid_alive, port_open, training_data, upload)
 
 
