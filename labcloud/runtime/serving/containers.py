@@ -1,11 +1,12 @@
-"""Model-server processes for endpoints and transform jobs: their folders, ports, health and logs, and the
-HTTP calls that go through them.
+"""Model-server processes for endpoints and transform jobs: their ports, health and logs, and the HTTP
+calls that go through them.
 
-    ContainerSpec      what CreateModel said about one container (image, model data, environment)
-    prepare_containers download and extract each model.tar.gz (and code tarball) into the container's folder
     ServingInstance    the containers of one instance, started together; invoke() runs Serial or Direct
     ContainerProcess   one `python -m labcloud.runtime.serving.model_server` (forked by the launcher when it runs)
-                       with a keep-alive connection pool
+                       with a keep-alive pool of ContainerConnection (connection.py)
+
+Before they start, prepare.py lays out each container's folders (container_specs, prepare_containers);
+errors.py has the exceptions. All of these names are importable from here too.
 
 Every call to a container has a timeout (AWS's invocation timeout is 60 s), and a container that exits
 is seen at once: nothing waits forever on a process that is gone.
@@ -16,25 +17,27 @@ from __future__ import annotations
 import collections
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tarfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from labcloud.runtime.serving.handlers import framework_for
-from labcloud.runtime.job_logs import LogShipper
-from labcloud.runtime.serving.launcher import LauncherUnavailable, shared_launcher
+from labcloud.core import settings
 from labcloud.platform.ports import free_port
 from labcloud.platform.processes import signal_group, terminate_group
-from labcloud.runtime.s3_transfer import DownloadError, download_archive
-from labcloud.core import settings
-from labcloud.protocols.http1 import ProtocolError, read_response
+from labcloud.protocols.http1 import ProtocolError
+from labcloud.runtime.job_logs import LogShipper
+from labcloud.runtime.serving.connection import ContainerConnection
+from labcloud.runtime.serving.errors import ContainerError, ContainerUnavailable, StartupCancelled, StartupFailed
+from labcloud.runtime.serving.launcher import LauncherUnavailable, shared_launcher
+from labcloud.runtime.serving.prepare import ContainerSpec, container_specs, prepare_containers
+
+# Importable from here, where the services find every piece of serving.
+__all__ = ["ContainerConnection", "ContainerError", "ContainerProcess", "ContainerSpec", "ContainerUnavailable",
+           "ServingInstance", "StartupCancelled", "StartupFailed", "container_specs", "invocation_timeout_seconds",
+           "prepare_containers", "stop_all", "wait_until_healthy"]
 
 STOP_GRACE_SECONDS = 5.0
 _LAST_LINES = 30
@@ -46,121 +49,8 @@ def invocation_timeout_seconds() -> float:
     return settings.read("LABCLOUD_INVOCATION_TIMEOUT_SECONDS")
 
 
-class ContainerError(Exception):
-    """A container answered with a non-2xx status."""
-
-    def __init__(self, container: "ContainerProcess", status: int, message: str):
-        super().__init__(f"{container.hostname} answered {status}: {message}")
-        self.container = container
-        self.status = status
-        self.message = message
-
-
-class ContainerUnavailable(Exception):
-    """A container is not running, refused the connection or did not answer in time."""
-
-    def __init__(self, container: "ContainerProcess", reason: str):
-        super().__init__(f"container {container.hostname}: {reason}")
-        self.container = container
-        self.reason = reason
-
-
-class StartupFailed(Exception):
-    """A container exited or did not answer /ping in time; the message carries its last log lines."""
-
-
-class StartupCancelled(StartupFailed):
-    """The start was called off (the endpoint deleted, the job stopped, the server stopping)."""
-
-
-@dataclass
-class ContainerSpec:
-    hostname: str
-    image: str = ""
-    model_data_url: str | None = None
-    environment: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_definition(cls, definition: dict, hostname: str) -> "ContainerSpec":
-        return cls(hostname=definition.get("ContainerHostname") or hostname, image=definition.get("Image", ""),
-                   model_data_url=definition.get("ModelDataUrl")
-                   or definition.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"),
-                   environment=dict(definition.get("Environment") or {}))
-
-
-def container_specs(model: dict) -> list[ContainerSpec]:
-    """The containers of a DescribeModel record, in pipeline order."""
-    if model.get("Containers"):
-        return [ContainerSpec.from_definition(c, f"container-{i + 1}") for i, c in enumerate(model["Containers"])]
-    return [ContainerSpec.from_definition(model["PrimaryContainer"], "primary")]
-
-
-
-def _download_and_extract(s3, url: str, target: Path) -> None:
-    try:
-        download_archive(s3, url, target)
-    except DownloadError as err:
-        raise StartupFailed(f"Could not download {url}: {err}. Check that the object exists and that "
-                            "ModelDataUrl points to a model.tar.gz.") from None
-    except tarfile.TarError:
-        # Not an archive: SageMaker would fail too.
-        raise StartupFailed(f"{url} is not a gzip-compressed tar archive; ModelDataUrl must point to a "
-                            "model.tar.gz.") from None
-
-
-def prepare_containers(s3, specs: list[ContainerSpec], root: Path) -> list[dict]:
-    """Lay out each container's /opt/ml/model and code folder; returns the settings each process needs."""
-    prepared = []
-    for spec in specs:
-        folder = root / spec.hostname
-        shutil.rmtree(folder, ignore_errors=True)
-        model_dir = folder / "model"
-        model_dir.mkdir(parents=True)
-        if spec.model_data_url:
-            _download_and_extract(s3, spec.model_data_url, model_dir)
-        env = dict(spec.environment)
-        submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
-        if submit.startswith("s3://"):
-            code_dir = folder / "code"
-            _download_and_extract(s3, submit, code_dir)
-            submit = str(code_dir)
-        elif submit.startswith("/opt/ml/model"):
-            submit = str(model_dir) + submit[len("/opt/ml/model"):]
-        elif not submit and env.get("SAGEMAKER_PROGRAM") and (model_dir / "code").is_dir():
-            submit = str(model_dir / "code")
-        env["SAGEMAKER_SUBMIT_DIRECTORY"] = submit
-        env["SM_MODEL_DIR"] = str(model_dir)
-        env["LABCLOUD_FRAMEWORK"] = framework_for(spec.image, str(model_dir))
-        prepared.append({"spec": spec, "folder": folder, "env": env})
-    return prepared
-
-
 CRLF = "\r\n"
 _COALESCE_BYTES = 256 * 1024  # smaller bodies leave with their headers in one send; bigger ones are not copied
-
-
-class ContainerConnection:
-    """One kept-alive HTTP/1.1 connection to a model server. Lean on purpose: the request leaves in one
-    send and the answer is read from one buffer, which is all a hop through a pipeline should cost."""
-
-    def __init__(self, port: int, timeout: float):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.rfile = self.sock.makefile("rb")
-        self.keep_alive = True
-
-    def exchange(self, message: bytes, body: bytes | None = None) -> tuple[int, dict, bytes]:
-        """Send a request (head and body, or a whole message); return (status, lower-cased headers, body).
-        ProtocolError when the answer is not an HTTP/1.1 response (or the connection closed)."""
-        self.sock.sendall(message)
-        if body:
-            self.sock.sendall(body)
-        status, headers, data, self.keep_alive = read_response(self.rfile)
-        return status, headers, data
-
-    def close(self) -> None:
-        self.rfile.close()
-        self.sock.close()
 
 
 def _start_model_server(env: dict, folder: Path):
