@@ -22,7 +22,6 @@ SageMaker pulls a Docker image; labcloud has no Docker, so an image URI resolves
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field

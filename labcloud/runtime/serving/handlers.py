@@ -7,6 +7,9 @@ A handler chain turns one request (body, Content-Type, Accept) into one response
     output_fn(predict_fn(input_fn(body, content_type), model), accept)
 
 Text bodies (CSV, JSON) reach input_fn as str, others as bytes, as in the framework containers.
+
+numpy, joblib and xgboost are imported inside the functions that use them: labcloud's server imports this
+module too (framework_for), and must start without loading them.
 """
 
 from __future__ import annotations
