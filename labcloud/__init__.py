@@ -1,5 +1,8 @@
 """labcloud: the course's offline AWS. One local endpoint that speaks the AWS wire protocols and really
-runs SageMaker jobs as local processes; every other service is moto, in the same process."""
+runs SageMaker jobs as local processes; every other service is moto, in the same process.
+
+The public face is what a notebook uses: `start()`, `stop()`, `session()` and `ROLE_ARN`. Everything else
+is labcloud's own (see ARCHITECTURE.md)."""
 
 __version__ = "0.1.0"
 
@@ -9,6 +12,7 @@ from labcloud.core.constants import ROLE_ARN
 
 def session(**kwargs):
     """A sagemaker.Session bound to labcloud (see labcloud.client.sdk.LabSession)."""
+    # Imported here: the SageMaker SDK takes about 2 s to import, and `import labcloud` must stay instant.
     from labcloud.client.sdk import session as _session
 
     return _session(**kwargs)

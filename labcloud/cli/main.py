@@ -14,7 +14,8 @@ import urllib.request
 
 from labcloud.core import settings
 from labcloud.core.settings import default_state_dir
-from labcloud.client.embedded import DEFAULT_PORT, health
+from labcloud.client.embedded import health
+from labcloud.platform.processes import die_with_parent
 
 
 def _url(args) -> str:
@@ -22,12 +23,12 @@ def _url(args) -> str:
 
 
 def cmd_up(args) -> int:
+    # Imported here: the server brings moto and botocore's models (about a second), which `labcloud status`
+    # and `labcloud down` do not need.
     from labcloud.server.lab_server import serve
 
     owner = None
     if args.exit_with_parent:
-        from labcloud.platform.processes import die_with_parent
-
         owner = os.getppid()
         die_with_parent()
     if health(_url(args)) is not None:

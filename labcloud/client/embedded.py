@@ -22,7 +22,6 @@ from labcloud.core import settings
 from labcloud.platform.ports import free_port
 
 _started: subprocess.Popen | None = None
-DEFAULT_PORT = 4566
 
 
 def health(url: str, timeout: float = 1.0) -> dict | None:

@@ -25,6 +25,7 @@ import sagemaker.utils
 from sagemaker import session as sm_session
 from sagemaker.utils import secondary_training_status_changed, secondary_training_status_message
 
+from labcloud.client.embedded import start
 from labcloud.core.constants import DEFAULT_BUCKET, REGION
 
 POLL_SECONDS = 0.1
@@ -123,8 +124,6 @@ def _print_billing(description: dict, instance_count: int) -> None:
 def session(**kwargs) -> LabSession:
     """A LabSession on labcloud with the default bucket created. Starts labcloud if it is not running."""
     if "AWS_ENDPOINT_URL" not in os.environ:
-        from labcloud.client.embedded import start
-
         start()
     boto_session = kwargs.pop("boto_session", None) or boto3.Session(region_name=REGION)
     kwargs.setdefault("default_bucket", DEFAULT_BUCKET)

@@ -29,10 +29,11 @@ def _decode(obj: dict):
 
 
 class Store:
-    """Records grouped by kind ('training-jobs', 'endpoints', ...), each keyed by its AWS name."""
+    """One service's records (its root folder in the state directory, e.g. 'sagemaker'), grouped by kind
+    ('training-jobs', 'endpoints', ...), each keyed by its AWS name."""
 
-    def __init__(self, state_dir: str | os.PathLike | None):
-        self.root = Path(state_dir) / "sagemaker" if state_dir else None
+    def __init__(self, state_dir: str | os.PathLike | None, root: str):
+        self.root = Path(state_dir) / root if state_dir else None
         self._lock = threading.Lock()
 
     def _path(self, kind: str, name: str) -> Path:

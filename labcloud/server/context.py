@@ -7,10 +7,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labcloud.core.arns import arn, sagemaker_arn
+import boto3
+from botocore.config import Config
+
+from labcloud.core.arns import arn
 from labcloud.core.constants import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
 from labcloud.core.settings import Settings
 from labcloud.persistence.store import Store
+from labcloud.runtime.job_logs import LogShipper
 
 
 @dataclass
@@ -24,20 +28,19 @@ class LabContext:
     owner_pid: int | None = None  # the process a private labcloud lives for (labcloud.start()); None if shared
 
     def __post_init__(self):
-        self.store = Store(self.state_dir)
+        self._stores: dict[str, Store] = {}
         self._clients: dict[str, object] = {}
         self._lock = threading.RLock()  # log_shipper makes a client while holding it
         self._log_shipper = None
         self.shutting_down = threading.Event()
-        self.ready = threading.Event()  # set once every service has loaded its state
+        self.ready = threading.Event()  # set once every service has started
+        self.services = None  # the server's Registry: how one service finds another
 
     @property
     def log_shipper(self):
         """The one LogShipper of this server (labcloud.runtime.job_logs), made on first use."""
         with self._lock:
             if self._log_shipper is None:
-                from labcloud.runtime.job_logs import LogShipper
-
                 self._log_shipper = LogShipper(self.client("logs"))
             return self._log_shipper
 
@@ -46,14 +49,20 @@ class LabContext:
         if self._log_shipper is not None:
             self._log_shipper.close()
 
+    def store_for(self, root: str | None) -> Store | None:
+        """The record store of the service whose records live in `root` (None: a service without records)."""
+        if root is None:
+            return None
+        with self._lock:
+            if root not in self._stores:
+                self._stores[root] = Store(self.state_dir, root)
+            return self._stores[root]
+
     def client(self, service: str):
         """A boto3 client for this server itself: labcloud's own S3 and Logs writes go over the wire like a
-        learner's, so the journal that makes them durable sees them too."""
+        learner's, so whatever makes them durable sees them too."""
         with self._lock:
             if service not in self._clients:
-                import boto3
-                from botocore.config import Config
-
                 self._clients[service] = boto3.session.Session().client(
                     service,
                     endpoint_url=self.endpoint_url,
@@ -68,6 +77,3 @@ class LabContext:
     def arn(self, service: str, resource: str) -> str:
         """An ARN in this server's region and account."""
         return arn(service, resource, self.region, self.account_id)
-
-    def sagemaker_arn(self, resource_type: str, name: str) -> str:
-        return sagemaker_arn(resource_type, name, self.region, self.account_id)

@@ -1,10 +1,18 @@
-"""Running the gateway: build the services, replay durable state, serve until told to stop."""
+"""Running labcloud: build the services from the registry, let them load their state, serve until told
+to stop, then stop them in the order that loses nothing.
+
+    LabServer(...)          the HTTP server bound, every service built; each prepare()s (loads what it
+                            needs no request for) before anything is served
+    start_in_thread()       serve; each service start()s (loads records, resumes work) and becomes ready
+    stop()                  services shutdown() while the endpoint still answers (a job's last checkpoint
+                            and log lines reach S3 and CloudWatch Logs through it), then the endpoint
+                            stops, then services close()
+"""
 
 from __future__ import annotations
 
 import gc
 import json
-import logging
 import os
 import signal
 import tempfile
@@ -14,66 +22,46 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from labcloud.server.context import LabContext
+from labcloud.server.gateway import Gateway
+from labcloud.server.http_handler import KeepAliveRequestHandler
+from labcloud.server.registry import Registry, load_definition
+from labcloud.services import SERVICES
 
-log = logging.getLogger("labcloud")
+HTTP_JOIN_SECONDS = 10
 
 
-def _moto_app():
-    from moto.moto_api._internal.models import moto_api_backend
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-    # moto's state is per process: a server starts from empty and replays its own journal into it.
-    moto_api_backend.reset()
-    return DomainDispatcherApplication(create_backend_app)
+def _work_dir(state_dir: Path | None) -> Path:
+    """Job and endpoint working folders: inside the state directory when there is one."""
+    work_dir = state_dir / "work" if state_dir else Path(tempfile.mkdtemp(prefix="labcloud-"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return work_dir
 
 
 class LabServer:
     """The gateway, the services behind it and the HTTP server, as one thing to start and stop."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: str | os.PathLike | None = None,
-                 owner_pid: int | None = None):
-        from labcloud.server.gateway import Gateway
-        from labcloud.server.http_handler import KeepAliveRequestHandler
-        from labcloud.persistence.journal import Journal, replay
-        from labcloud.services.sagemaker.backend import SageMakerBackend
-        from labcloud.services.sagemaker.responses import SageMakerResponse
-
+                 owner_pid: int | None = None, services: list[str] | None = None):
         self.state_dir = Path(state_dir).resolve() if state_dir else None
         if self.state_dir:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            work_dir = self.state_dir / "work"
-        else:
-            work_dir = Path(tempfile.mkdtemp(prefix="labcloud-"))
-        work_dir.mkdir(parents=True, exist_ok=True)
-
         self.http = make_server(host, port, app=None, threaded=True, request_handler=KeepAliveRequestHandler)
         self.http.daemon_threads = True
         self.port = self.http.server_port
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
-        self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=work_dir,
+        self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=_work_dir(self.state_dir),
                               owner_pid=owner_pid)
-
-        moto_app = _moto_app()
-        journal = None
-        if self.state_dir:
-            journal_path = self.state_dir / "moto-journal.bin"
-            replayed = replay(journal_path, moto_app)
-            if replayed:
-                log.info("replayed %d requests from %s", replayed, journal_path)
-            journal = Journal(journal_path)
-        self.journal = journal
-        self.backend = SageMakerBackend(self.ctx)
-        runtime = self._runtime()
-        self.http.app = Gateway(self.ctx, SageMakerResponse(self.backend), runtime, moto_app, journal)
+        try:
+            self.registry = Registry(self.ctx, [load_definition(spec) for spec in (services or SERVICES)])
+            self.ctx.services = self.registry
+            for service in self.registry.services:
+                service.prepare()
+        except BaseException:
+            self.http.server_close()
+            raise
+        self.http.app = Gateway(self.ctx, self.registry)
         self._thread = None
         self._stopped = threading.Event()
-
-    def _runtime(self):
-        try:
-            from labcloud.services.sagemaker_runtime.invoke import RuntimeResponse
-        except ModuleNotFoundError:
-            return None
-        return RuntimeResponse(self.ctx, self.backend)
 
     def _write_server_file(self) -> None:
         if self.state_dir:
@@ -83,18 +71,14 @@ class LabServer:
     def start_in_thread(self) -> "LabServer":
         """Serve from a background thread; returns once every service has loaded its state."""
         self._write_server_file()
-        from labcloud.runtime.serving.launcher import shared_launcher
-
-        shared_launcher()  # the model-server launcher preloads its libraries in its own process meanwhile
         self._thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="labcloud-http", daemon=True)
         self._thread.start()
-        # Families resume their work once the HTTP server answers, since they talk to it (S3, Logs).
-        from labcloud.services.moto import defaults as bootstrap
-
-        bootstrap.ensure_defaults(self.ctx)
-        self.backend.start()
-        # What start-up built (moto's backends, botocore's models) lives as long as the server: keep it out
+        # Services start once the HTTP server answers, since they talk to it (S3, Logs, IAM).
+        for service in self.registry.services:
+            service.start()
+            service.ready.set()
+        # What start-up built (the services' backends, botocore's models) lives as long as the server: keep it out
         # of the garbage collector's full passes, which otherwise stall a request for 100 ms now and then.
         gc.collect()
         gc.freeze()
@@ -108,29 +92,21 @@ class LabServer:
             pass
 
     def stop(self) -> None:
-        """Stop every process the services started, then stop serving.
-
-        The services stop first, while the endpoint still answers: a job's last checkpoint and log lines
-        reach S3 and CloudWatch Logs through it."""
+        """Stop every process the services started, then stop serving."""
         if self._stopped.is_set():
             return
         self.ctx.shutting_down.set()
-        self.backend.shutdown()
+        for service in reversed(self.registry.services):
+            service.shutdown()
         self.ctx.close()
         self.http.shutdown()
         if self._thread is not None:
-            self._thread.join(timeout=10)
-        from labcloud.runtime.serving.launcher import close_shared_launcher
-
-        close_shared_launcher()
-        if self.journal:
-            self.journal.close()
+            self._thread.join(timeout=HTTP_JOIN_SECONDS)
+        for service in reversed(self.registry.services):
+            service.close()
         self.http.server_close()
         if self.state_dir:
-            try:
-                (self.state_dir / "server.json").unlink()
-            except FileNotFoundError:
-                pass
+            (self.state_dir / "server.json").unlink(missing_ok=True)
         self._stopped.set()
 
 

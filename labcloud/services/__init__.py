@@ -1,1 +1,11 @@
-"""labcloud's own AWS services; every other service is moto's."""
+"""The services labcloud serves, one line each: `package.module:DEFINITION`.
+
+A new service is a folder of its own under labcloud/services/ that declares a ServiceDefinition
+(labcloud/platform/service.py), plus one line here. See ARCHITECTURE.md, "Adding a service".
+"""
+
+SERVICES = [
+    "labcloud.services.moto:SERVICE",  # S3, Logs, IAM, STS, EventBridge, ...: what no other service claims
+    "labcloud.services.sagemaker:SERVICE",
+    "labcloud.services.sagemaker_runtime:SERVICE",
+]

@@ -53,18 +53,18 @@ def test_reads_and_failures_are_not_journaled(in_process, tmp_path):
     server = in_process()
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="quiet-bucket")
-    before = len(list(read_records(server.journal.path)))
+    before = len(list(read_records(server.registry.service("moto").journal.path)))
     s3.list_objects_v2(Bucket="quiet-bucket")
     boto3.client("sts").get_caller_identity()
     with pytest.raises(Exception):
         s3.put_object(Bucket="no-such-bucket-here", Key="k", Body=b"x")
-    assert len(list(read_records(server.journal.path))) == before
+    assert len(list(read_records(server.registry.service("moto").journal.path))) == before
 
 
 def test_a_record_cut_short_by_a_crash_is_ignored(in_process):
     server = in_process()
     boto3.client("s3").create_bucket(Bucket="torn-bucket")
-    path = server.journal.path
+    path = server.registry.service("moto").journal.path
     server.stop()
     with open(path, "ab") as f:
         f.write(b"\x00\x00\x01\x00\x00\x00")  # half a header, as a kill -9 might leave

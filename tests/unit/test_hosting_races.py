@@ -10,15 +10,12 @@ from types import SimpleNamespace
 import pytest
 
 from labcloud.runtime.serving.containers import ServingInstance, StartupCancelled, StartupFailed, wait_until_healthy
-from labcloud.services.sagemaker.hosting import family as hosting_module
+from labcloud.services.sagemaker.hosting import deployment as deployment_module
 from labcloud.services.sagemaker.hosting.deployment import Deployment, Variant
-from labcloud.services.sagemaker.hosting.family import Hosting
-from labcloud.core.arns import sagemaker_arn
-from labcloud.persistence.store import Store
+from labcloud.services.sagemaker.hosting.endpoints import Endpoints
+from labcloud.services.sagemaker.hosting.models import Models
+from tests.support.families import sagemaker_store, unit_context
 
-
-def arn_of(resource_type, name):
-    return sagemaker_arn(resource_type, name, "us-east-1", "123456789012")
 
 
 class NeverHealthy:
@@ -96,7 +93,7 @@ def test_draining_waits_for_requests_in_flight_and_no_longer_than_the_bound():
     assert deployment.drain(10) is True and instance.in_flight == 0
 
 
-# ---- the hosting family with stand-in deployments ----
+# ---- the endpoints family with stand-in deployments ----
 
 class FakeDeployment:
     def __init__(self, config_name: str):
@@ -119,7 +116,7 @@ class FakeDeployment:
 
 
 class FakeDeploys:
-    """Stands in for endpoints.deploy: each call waits until the test releases it. `honour_cancel` False
+    """Stands in for deployment.deploy: each call waits until the test releases it. `honour_cancel` False
     is a start that cannot be interrupted (containers still loading): it ends only when released."""
 
     def __init__(self, honour_cancel: bool = True, return_when_cancelled: bool = False):
@@ -148,24 +145,26 @@ class FakeDeploys:
 
 @pytest.fixture
 def family(tmp_path):
-    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, sagemaker_arn=arn_of, shutting_down=threading.Event(),
-                          log_shipper=None)
-    hosting = Hosting(ctx, backend=None)
-    hosting.start()
-    hosting.create_model({"ModelName": "m", "PrimaryContainer": {"Image": "img", "ModelDataUrl": "s3://b/k"}})
+    ctx = unit_context(tmp_path, log_shipper=None)
+    store = sagemaker_store(tmp_path)
+    models = Models(ctx, store)
+    models.start()
+    models.create_model({"ModelName": "m", "PrimaryContainer": {"Image": "img", "ModelDataUrl": "s3://b/k"}})
     for config in ("first", "second"):
-        hosting.create_endpoint_config({"EndpointConfigName": config, "ProductionVariants": [
+        models.create_endpoint_config({"EndpointConfigName": config, "ProductionVariants": [
             {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large"}]})
-    yield hosting
+    endpoints = Endpoints(ctx, store, models)
+    endpoints.start()
+    yield endpoints
     ctx.shutting_down.set()
-    hosting.shutdown()
+    endpoints.shutdown()
 
 
 @pytest.mark.parametrize("return_when_cancelled", [False, True])
 def test_a_deleted_endpoints_worker_leaves_the_endpoint_created_again_alone(family, monkeypatch,
                                                                              return_when_cancelled):
     deploys = FakeDeploys(honour_cancel=False, return_when_cancelled=return_when_cancelled)
-    monkeypatch.setattr(hosting_module, "deploy", deploys)
+    monkeypatch.setattr(deployment_module, "deploy", deploys)
     family.create_endpoint({"EndpointName": "e", "EndpointConfigName": "first"})
     old = deploys.next_call()
     family.delete_endpoint({"EndpointName": "e"})
@@ -182,24 +181,24 @@ def test_a_deleted_endpoints_worker_leaves_the_endpoint_created_again_alone(fami
     assert family.live["e"] is new.deployment
     if return_when_cancelled:
         assert old.deployment.events == ["stop"]  # never served, and its processes do not leak
-    assert family.ctx.store.load_all("endpoints")["e"]["EndpointStatus"] == "InService"
+    assert family.store.load_all("endpoints")["e"]["EndpointStatus"] == "InService"
 
 
 def test_an_endpoint_still_creating_at_shutdown_is_resumed_not_failed(family, monkeypatch):
     deploys = FakeDeploys()
-    monkeypatch.setattr(hosting_module, "deploy", deploys)
+    monkeypatch.setattr(deployment_module, "deploy", deploys)
     family.create_endpoint({"EndpointName": "e", "EndpointConfigName": "first"})
     call = deploys.next_call()
     family.ctx.shutting_down.set()
     family.shutdown()
     assert not call.thread.is_alive()
-    saved = family.ctx.store.load_all("endpoints")["e"]
+    saved = family.store.load_all("endpoints")["e"]
     assert saved["EndpointStatus"] == "Creating" and "FailureReason" not in saved
 
 
 def test_an_update_drains_the_old_deployment_before_stopping_it(family, monkeypatch):
     deploys = FakeDeploys()
-    monkeypatch.setattr(hosting_module, "deploy", deploys)
+    monkeypatch.setattr(deployment_module, "deploy", deploys)
     family.create_endpoint({"EndpointName": "e", "EndpointConfigName": "first"})
     first = deploys.next_call()
     first.release.set()

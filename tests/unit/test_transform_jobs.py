@@ -9,15 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from labcloud.services.sagemaker.hosting.models import Models
 from labcloud.services.sagemaker.transform import jobs as transform_module
-from labcloud.services.sagemaker.transform.jobs import (JobFailed, JobStopped, TransformJobs, assemble,
-                                                          batches, split_records)
-from labcloud.core.arns import sagemaker_arn
-from labcloud.persistence.store import Store
-
-
-def arn_of(resource_type, name):
-    return sagemaker_arn(resource_type, name, "us-east-1", "123456789012")
+from labcloud.services.sagemaker.transform.batching import JobFailed, assemble, batches, split_records
+from labcloud.services.sagemaker.transform.jobs import JobStopped, TransformJobs, TransformWorker
+from tests.support.families import sagemaker_store, unit_context
 
 
 def test_multirecord_packs_lines_up_to_the_payload_limit():
@@ -70,10 +66,12 @@ def stand_in_jobs(tmp_path, monkeypatch, healthy: bool):
 
     monkeypatch.setattr(transform_module, "prepare_containers", lambda s3, specs, root: [])
     monkeypatch.setattr(transform_module, "ServingInstance", StandInInstance)
-    ctx = SimpleNamespace(store=Store(tmp_path), work_dir=tmp_path, sagemaker_arn=arn_of, shutting_down=threading.Event(),
-                          client=lambda service: None, log_shipper=SimpleNamespace(flush=lambda: None))
-    hosting = SimpleNamespace(models={"m": {"PrimaryContainer": {"Image": "img"}}})
-    jobs = TransformJobs(ctx, SimpleNamespace(family=lambda name: hosting))
+    ctx = unit_context(tmp_path, client=lambda service: None, log_shipper=SimpleNamespace(flush=lambda: None))
+    store = sagemaker_store(tmp_path)
+    models = Models(ctx, store)
+    models.start()
+    models.create_model({"ModelName": "m", "PrimaryContainer": {"Image": "img"}})
+    jobs = TransformJobs(ctx, store, models)
     jobs.start()
     jobs.create_transform_job({
         "TransformJobName": "job", "ModelName": "m",
@@ -94,8 +92,8 @@ def test_stop_transform_job_is_heard_while_the_containers_start(tmp_path, monkey
     jobs, started = stand_in_jobs(tmp_path, monkeypatch, healthy=False)  # the model never finishes loading
     wait_for(lambda: started)
     jobs.stop_transform_job({"TransformJobName": "job"})
-    jobs._workers["job"].join(timeout=10)  # the health wait would otherwise last 600 s
-    assert not jobs._workers["job"].is_alive()
+    jobs.workers.get("job").join(timeout=10)  # the health wait would otherwise last 600 s
+    assert not jobs.workers.get("job").alive
     assert jobs.describe_transform_job({"TransformJobName": "job"})["TransformJobStatus"] == "Stopped"
     assert not any(c.running for c in started)
 
@@ -103,16 +101,16 @@ def test_stop_transform_job_is_heard_while_the_containers_start(tmp_path, monkey
 def test_a_server_stop_leaves_a_running_job_in_progress_to_be_resumed(tmp_path, monkeypatch):
     in_transform = threading.Event()
 
-    def transform_until_stopped(self, name, job, instances, stop):
+    def transform_until_stopped(self, job):
         in_transform.set()
-        stop.wait(10)
+        self.stop_requested.wait(10)
         raise JobStopped()
 
-    monkeypatch.setattr(TransformJobs, "_transform_all", transform_until_stopped)
+    monkeypatch.setattr(TransformWorker, "_transform_all", transform_until_stopped)
     jobs, started = stand_in_jobs(tmp_path, monkeypatch, healthy=True)
     assert in_transform.wait(10)
     jobs.ctx.shutting_down.set()
     jobs.shutdown()
-    assert not jobs._workers["job"].is_alive()
-    assert Store(tmp_path).load_all("transform-jobs")["job"]["TransformJobStatus"] == "InProgress"
+    assert not jobs.workers.get("job").alive
+    assert sagemaker_store(tmp_path).load_all("transform-jobs")["job"]["TransformJobStatus"] == "InProgress"
     assert not any(c.running for c in started)  # its containers stop all the same

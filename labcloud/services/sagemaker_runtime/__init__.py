@@ -1,1 +1,5 @@
-"""sagemaker-runtime: InvokeEndpoint routed to the model-server processes of an endpoint."""
+"""SageMaker's runtime (REST-JSON): InvokeEndpoint, served by the model servers behind each endpoint."""
+
+from labcloud.services.sagemaker_runtime.service import SERVICE
+
+__all__ = ["SERVICE"]

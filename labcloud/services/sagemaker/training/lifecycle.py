@@ -2,7 +2,7 @@
 
 SageMaker reports two statuses. TrainingJobStatus is coarse (InProgress, Completed, Failed, Stopping,
 Stopped); SecondaryStatus says what happens now, and every change of it is appended to
-SecondaryStatusTransitions with a StatusMessage. The runner moves a job only along TRANSITIONS.
+SecondaryStatusTransitions with a StatusMessage. The worker moves a job only along TRANSITIONS.
 
     Starting ─► Downloading ─► Training ─► Uploading ─► Completed
        │            │             ├──────► Interrupted ─► Starting ...        (managed spot)
@@ -13,7 +13,7 @@ SecondaryStatusTransitions with a StatusMessage. The runner moves a job only alo
 
 from __future__ import annotations
 
-from labcloud.core.errors import InternalFailure
+from labcloud.platform.lifecycle import Lifecycle
 
 ACTIVE = {"Starting", "Downloading", "Training", "Uploading", "Interrupted", "Restarting"}
 
@@ -52,7 +52,7 @@ MESSAGES = {
     "MaxWaitTimeExceeded": "Training job stopped: it reached MaxWaitTimeInSeconds",
 }
 
+# Secondary statuses that end a stop (TrainingJobStatus Stopped), in the words of StopTrainingJob's reasons.
+STOP_TERMINALS = {"Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"}
 
-def check(current: str, new: str) -> None:
-    if new not in TRANSITIONS.get(current, set()):
-        raise InternalFailure(f"training job cannot go from {current} to {new}")
+TRAINING_JOB = Lifecycle("training job", TRANSITIONS)

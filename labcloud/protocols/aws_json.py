@@ -1,0 +1,75 @@
+"""AWS JSON 1.1, the protocol of SageMaker's control plane (and CloudWatch Logs, CodeBuild, ...).
+
+A request is a JSON object POSTed with `X-Amz-Target: <Prefix>.<Operation>`. A service of this protocol
+declares its operations as an explicit table, operation name -> callable(params) -> response dict; the
+layer parses the body, checks it against botocore's model of the service (protocols.validation, in AWS's
+wording), calls the operation and serializes its answer or its AWS error. Nothing else is reachable.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Callable
+
+import botocore.session
+
+from werkzeug.wrappers import Request, Response
+
+from labcloud.core.errors import AWSError, SerializationException, UnknownOperationException
+from labcloud.platform.service import Service
+from labcloud.protocols import json_codec
+from labcloud.protocols.errors import JSON_11, error_response
+from labcloud.protocols.validation import validate_request
+
+Operation = Callable[[dict], dict]
+
+
+@functools.cache
+def operation_names(botocore_name: str) -> frozenset[str]:
+    return frozenset(botocore.session.get_session().get_service_model(botocore_name).operation_names)
+
+
+def parse_params(body: bytes) -> dict:
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError:
+        raise SerializationException("The request body is not valid JSON.") from None
+    if not isinstance(params, dict):
+        raise SerializationException("The request body must be a JSON object.")
+    return params
+
+
+class JsonService(Service):
+    """A service spoken to in AWS JSON 1.1. Subclasses set `botocore_name` and build `self.operations`."""
+
+    botocore_name: str = ""
+
+    def __init__(self, ctx, definition):
+        super().__init__(ctx, definition)
+        self.operations: dict[str, Operation] = {}
+
+    def check_operations(self) -> None:
+        """Every operation in the table is one of the service's (catches a typo at start-up, not at call)."""
+        unknown = set(self.operations) - operation_names(self.botocore_name)
+        if unknown:
+            raise ValueError(f"{self.name}: {sorted(unknown)} are not operations of {self.botocore_name}")
+
+    def dispatch(self, operation: str, body: bytes) -> tuple[int, dict, bytes]:
+        try:
+            params = parse_params(body)
+            validate_request(operation, params, self.botocore_name)
+            handler = self.operations.get(operation)
+            if handler is None:
+                raise UnknownOperationException(
+                    f"The operation {operation} is not supported by labcloud's {self.definition.name}.")
+            result = handler(params) or {}
+        except AWSError as err:
+            return error_response(err)
+        return 200, {"Content-Type": JSON_11}, json_codec.dumps(result)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[2]
+        status, headers, body = self.dispatch(operation, request.get_data())
+        return Response(body, status=status, headers=headers)(environ, start_response)

@@ -1,0 +1,36 @@
+"""The SageMaker API that labcloud serves: every operation, and the family method that answers it.
+
+Only what is listed here is reachable from the wire; a family's other methods (its helpers for workers
+and sibling families) are not. Each method takes the request's parameters as a dict and returns the
+response as a dict (datetimes allowed; the protocol layer serializes them).
+"""
+
+from __future__ import annotations
+
+OPERATIONS: dict[str, str] = {
+    # training/
+    "CreateTrainingJob": "training.create_training_job",
+    "DescribeTrainingJob": "training.describe_training_job",
+    "ListTrainingJobs": "training.list_training_jobs",
+    "StopTrainingJob": "training.stop_training_job",
+    # hosting/models.py
+    "CreateModel": "models.create_model",
+    "DescribeModel": "models.describe_model",
+    "ListModels": "models.list_models",
+    "DeleteModel": "models.delete_model",
+    "CreateEndpointConfig": "models.create_endpoint_config",
+    "DescribeEndpointConfig": "models.describe_endpoint_config",
+    "ListEndpointConfigs": "models.list_endpoint_configs",
+    "DeleteEndpointConfig": "models.delete_endpoint_config",
+    # hosting/endpoints.py
+    "CreateEndpoint": "endpoints.create_endpoint",
+    "DescribeEndpoint": "endpoints.describe_endpoint",
+    "ListEndpoints": "endpoints.list_endpoints",
+    "UpdateEndpoint": "endpoints.update_endpoint",
+    "DeleteEndpoint": "endpoints.delete_endpoint",
+    # transform/
+    "CreateTransformJob": "transform.create_transform_job",
+    "DescribeTransformJob": "transform.describe_transform_job",
+    "ListTransformJobs": "transform.list_transform_jobs",
+    "StopTransformJob": "transform.stop_transform_job",
+}
