@@ -144,15 +144,8 @@ def serve(control_fd: int) -> int:
         readable, _, _ = select.select([control, wake_r], [], [])
         if wake_r in readable:
             os.read(wake_r, 4096)
-        while children:  # reap every child that ended and say how
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            children.discard(pid)
-            send(control, {"op": "exited", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+        for pid, code in _reap(children):  # say how each child that ended did
+            send(control, {"op": "exited", "pid": pid, "code": code})
         if control not in readable:
             continue
         data = control.recv(MAX_MESSAGE)
@@ -181,18 +174,28 @@ def serve(control_fd: int) -> int:
         os.close(read_end)
 
 
+def _reap(children: set[int]) -> list[tuple[int, int]]:
+    """Every child that has ended since the last look, as (pid, exit code as subprocess reports it), taken
+    out of `children`."""
+    ended = []
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        children.discard(pid)
+        ended.append((pid, os.waitstatus_to_exitcode(status)))
+    return ended
+
+
 def _stop_children(children: set[int]) -> None:
     for pid in children:
         signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_CHILDREN_GRACE_SECONDS
     while children and time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            children.discard(pid)
-        else:
+        if not _reap(children):
             time.sleep(0.02)
     for pid in children:
         signal_group(pid, signal.SIGKILL)
