@@ -14,10 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+from labcloud.core.constants import CONTAINER_STARTUP_TIMEOUT_SECONDS
 from labcloud.runtime.serving.containers import (ServingInstance, StartupFailed, container_specs, prepare_containers,
                                       stop_all, wait_until_healthy)
 
-DEFAULT_STARTUP_TIMEOUT_SECONDS = 600  # ContainerStartupHealthCheckTimeoutInSeconds when not set
 # A request that looked the endpoint up just before an update switched it may not be inside invoke() yet.
 HANDOFF_SECONDS = 0.1
 
@@ -92,7 +92,7 @@ def deploy(ctx, shipper, endpoint_name: str, config: dict, models: dict, root: P
             for _ in range(count):
                 instances.append(ServingInstance(prepared, group, definition["VariantName"], shipper))
             timeout = max(timeout, float(definition.get("ContainerStartupHealthCheckTimeoutInSeconds")
-                                         or DEFAULT_STARTUP_TIMEOUT_SECONDS))
+                                         or CONTAINER_STARTUP_TIMEOUT_SECONDS))
         deployment = Deployment(config["EndpointConfigName"], variants)
         wait_until_healthy(deployment.containers(), timeout, cancelled)
         if cancelled is not None and cancelled.is_set():

@@ -8,7 +8,6 @@ S3OutputPath, then stops them. Statuses follow lifecycle.TRANSFORM_JOB; records 
 
 from __future__ import annotations
 
-import copy
 import enum
 
 from labcloud.core.clock import utc_now
@@ -25,6 +24,7 @@ from labcloud.services.sagemaker.exceptions import ResourceInUse
 from labcloud.services.sagemaker.family import ResourceFamily
 from labcloud.services.sagemaker.transform.batching import JobFailed, assemble, batches, output_key, split_records
 from labcloud.services.sagemaker.transform.lifecycle import ACTIVE, TRANSFORM_JOB
+from labcloud.services.sagemaker.transform.records import TransformJob
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 DEFAULT_MAX_PAYLOAD_MB = 6
@@ -49,16 +49,16 @@ class TransformJobs(ResourceFamily):
     def __init__(self, ctx, store, models):
         super().__init__(ctx, store)
         self.models = models
-        self.jobs: dict[str, dict] = {}  # name -> DescribeTransformJob (no bookkeeping of labcloud's own)
+        self.jobs: dict[str, TransformJob] = {}
         self.instances: dict[str, list[ServingInstance]] = {}
         self.workers = Workers()
 
     def start(self) -> None:
-        self.jobs = self.store.load_all("transform-jobs")
-        for name, record in self.jobs.items():
-            if record["TransformJobStatus"] == "Stopping":
+        self.jobs = {n: TransformJob(d) for n, d in self.store.load_all("transform-jobs").items()}
+        for name, job in self.jobs.items():
+            if job.status == "Stopping":
                 self.finish(name, "Stopped")
-            elif record["TransformJobStatus"] == "InProgress":
+            elif job.status == "InProgress":
                 self.workers.launch(TransformWorker(self, name))
 
     def shutdown(self) -> None:
@@ -68,8 +68,7 @@ class TransformJobs(ResourceFamily):
 
     def status(self) -> dict:
         with self.lock:
-            return {"transform_jobs_in_progress": [n for n, r in self.jobs.items()
-                                                   if r["TransformJobStatus"] in ACTIVE],
+            return {"transform_jobs_in_progress": [n for n, j in self.jobs.items() if j.status in ACTIVE],
                     "transform_job_processes": {n: [p for i in insts for p in i.pids]
                                                 for n, insts in self.instances.items()}}
 
@@ -91,23 +90,23 @@ class TransformJobs(ResourceFamily):
             if name in self.jobs:
                 raise ResourceInUse("Job name must be unique within an AWS account and region, and a job with "
                                     f"this name already exists ({arn})")
-            self.jobs[name] = record
+            self.jobs[name] = TransformJob(record)
             self.store.save("transform-jobs", name, record)
         self.workers.launch(TransformWorker(self, name))
         return {"TransformJobArn": arn}
 
     def describe_transform_job(self, params: dict) -> dict:
         with self.lock:
-            return copy.deepcopy(self._job(params["TransformJobName"]))
+            return self._job(params["TransformJobName"]).snapshot()
 
-    def _job(self, name: str) -> dict:
+    def _job(self, name: str) -> TransformJob:
         if name not in self.jobs:
             raise ValidationException(f"Could not find requested job with name {name}")
         return self.jobs[name]
 
     def list_transform_jobs(self, params: dict) -> dict:
         with self.lock:
-            records = [copy.deepcopy(r) for r in self.jobs.values()]
+            records = [j.snapshot() for j in self.jobs.values()]
         return list_page(records, params, "ListTransformJobs", name_key="TransformJobName",
                          result_key="TransformJobSummaries",
                          fields=["TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime",
@@ -117,9 +116,9 @@ class TransformJobs(ResourceFamily):
     def stop_transform_job(self, params: dict) -> dict:
         name = params["TransformJobName"]
         with self.lock:
-            record = self._job(name)
-            if record["TransformJobStatus"] != "InProgress":
-                raise ValidationException(f"The transform job {name} is {record['TransformJobStatus']}; only a job "
+            job = self._job(name)
+            if job.status != "InProgress":
+                raise ValidationException(f"The transform job {name} is {job.status}; only a job "
                                           "that is InProgress can be stopped.")
             self.update(name, TransformJobStatus="Stopping")
         self.workers.stop(name)
@@ -129,12 +128,12 @@ class TransformJobs(ResourceFamily):
 
     def update(self, name: str, **fields) -> None:
         with self.lock:
-            record = self.jobs[name]
-            if "TransformJobStatus" in fields and fields["TransformJobStatus"] != record["TransformJobStatus"]:
-                TRANSFORM_JOB.check(record["TransformJobStatus"], fields["TransformJobStatus"])
-            record.update(fields)
-            record["LastModifiedTime"] = utc_now()
-            self.store.save("transform-jobs", name, record)
+            job = self.jobs[name]
+            if "TransformJobStatus" in fields and fields["TransformJobStatus"] != job.status:
+                TRANSFORM_JOB.check(job.status, fields["TransformJobStatus"])
+            job.description.update(fields)
+            job.description["LastModifiedTime"] = utc_now()
+            self.store.save("transform-jobs", name, job.description)
 
     def finish(self, name: str, status: str, reason: str | None = None) -> None:
         fields = {"TransformJobStatus": status, "TransformEndTime": utc_now()}
@@ -144,12 +143,12 @@ class TransformJobs(ResourceFamily):
 
     def snapshot(self, name: str) -> dict:
         with self.lock:
-            return copy.deepcopy(self.jobs[name])
+            return self.jobs[name].snapshot()
 
     def stopping(self, name: str) -> bool:
         """Did StopTransformJob ask for the stop (the record says Stopping), rather than a server stop?"""
         with self.lock:
-            return self.jobs[name]["TransformJobStatus"] == "Stopping"
+            return self.jobs[name].status == "Stopping"
 
 
 def _check_request(params: dict) -> None:
