@@ -14,6 +14,7 @@ from labcloud.core.arns import arn
 from labcloud.core.constants import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
 from labcloud.core.settings import Settings
 from labcloud.persistence.store import Store
+from labcloud.platform.events import EventPublisher
 from labcloud.runtime.job_logs import LogShipper
 
 
@@ -32,6 +33,7 @@ class LabContext:
         self._clients: dict[str, object] = {}
         self._lock = threading.RLock()  # log_shipper makes a client while holding it
         self._log_shipper = None
+        self._events = None
         self.shutting_down = threading.Event()
         self.ready = threading.Event()  # set once every service has started
         self.services = None  # the server's Registry: how one service finds another
@@ -43,6 +45,14 @@ class LabContext:
             if self._log_shipper is None:
                 self._log_shipper = LogShipper(self.client("logs"))
             return self._log_shipper
+
+    @property
+    def events(self) -> EventPublisher:
+        """The one EventPublisher of this server (labcloud.platform.events), made on first use."""
+        with self._lock:
+            if self._events is None:
+                self._events = EventPublisher(lambda: self.client("events"), self.region, self.account_id)
+            return self._events
 
     def close(self) -> None:
         """Send the last log lines; called once every service has stopped."""
