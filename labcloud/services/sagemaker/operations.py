@@ -33,4 +33,7 @@ OPERATIONS: dict[str, str] = {
     "DescribeTransformJob": "transform.describe_transform_job",
     "ListTransformJobs": "transform.list_transform_jobs",
     "StopTransformJob": "transform.stop_transform_job",
+    # processing/
+    # registry/
+    # pipelines/
 }
