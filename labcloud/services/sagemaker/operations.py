@@ -35,5 +35,14 @@ OPERATIONS: dict[str, str] = {
     "StopTransformJob": "transform.stop_transform_job",
     # processing/
     # registry/
+    "CreateModelPackageGroup": "registry.create_model_package_group",
+    "DescribeModelPackageGroup": "registry.describe_model_package_group",
+    "ListModelPackageGroups": "registry.list_model_package_groups",
+    "DeleteModelPackageGroup": "registry.delete_model_package_group",
+    "CreateModelPackage": "registry.create_model_package",
+    "DescribeModelPackage": "registry.describe_model_package",
+    "ListModelPackages": "registry.list_model_packages",
+    "UpdateModelPackage": "registry.update_model_package",
+    "DeleteModelPackage": "registry.delete_model_package",
     # pipelines/
 }

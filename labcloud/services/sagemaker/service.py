@@ -2,6 +2,7 @@
 operations table.
 
     training    TrainingJobs    (training/)   jobs that really run, with spot and checkpoints
+    registry    ModelRegistry   (registry/)   model package groups, versions, approvals and their events
     models      Models          (hosting/)    models and endpoint configs: records only
     endpoints   Endpoints       (hosting/)    endpoints and the model servers behind them
     transform   TransformJobs   (transform/)  batch transform through a model's containers
@@ -18,6 +19,7 @@ from labcloud.runtime.serving.launcher import close_shared_launcher, shared_laun
 from labcloud.services.sagemaker.hosting.endpoints import Endpoints
 from labcloud.services.sagemaker.hosting.models import Models
 from labcloud.services.sagemaker.operations import OPERATIONS
+from labcloud.services.sagemaker.registry.packages import ModelRegistry
 from labcloud.services.sagemaker.training.jobs import TrainingJobs
 from labcloud.services.sagemaker.transform.jobs import TransformJobs
 
@@ -28,10 +30,11 @@ class SageMakerService(JsonService):
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
         self.training = TrainingJobs(ctx, self.store)
-        self.models = Models(ctx, self.store)
+        self.registry = ModelRegistry(ctx, self.store)
+        self.models = Models(ctx, self.store, self.registry)
         self.endpoints = Endpoints(ctx, self.store, self.models)
         self.transform = TransformJobs(ctx, self.store, self.models)
-        self.families = [self.training, self.models, self.endpoints, self.transform]
+        self.families = [self.training, self.registry, self.models, self.endpoints, self.transform]
         self.operations = {operation: getattr(getattr(self, family), method)
                            for operation, (family, method) in
                            ((op, target.split(".")) for op, target in OPERATIONS.items())}

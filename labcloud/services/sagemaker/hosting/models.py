@@ -70,8 +70,9 @@ def check_variants(variants: list[dict]) -> None:
 
 
 class Models(ResourceFamily):
-    def __init__(self, ctx, store):
+    def __init__(self, ctx, store, registry=None):
         super().__init__(ctx, store)
+        self.registry = registry  # the model registry (registry/packages.py): containers that name a package
         self.models = RecordTable(self, "models", Model,
                                   lambda name: not_found("model", self.arn("model", name)))
         self.configs = RecordTable(self, "endpoint-configs", EndpointConfig, lambda name: not_found(
@@ -98,6 +99,8 @@ class Models(ResourceFamily):
 
     def create_model(self, params: dict) -> dict:
         name = params["ModelName"]
+        if self.registry is not None:  # a container {"ModelPackageName": ...} runs the package's containers
+            params = self.registry.model_containers(params)
         mode = check_containers(params)
         arn = self.arn("model", name)
         record = {"ModelName": name, "ModelArn": arn, "CreationTime": utc_now(),

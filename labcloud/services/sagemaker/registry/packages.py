@@ -60,7 +60,8 @@ class ModelRegistry(ResourceFamily):
         arn = reference if reference.startswith("arn:") else self.arn("model-package", reference)
         key, hint = self._key(reference, "model-package"), ""
         if key in self.groups:
-            hint = f" {key} is a model package group: name one of its versions, e.g. {self.arn('model-package', key)}/1."
+            hint = (f" {key} is a model package group: name one of its versions, "
+                    f"e.g. {self.arn('model-package', key)}/1.")
         return ValidationException(f"ModelPackage {arn} does not exist.{hint}")
 
     def _group(self, reference: str) -> ModelPackageGroup:
