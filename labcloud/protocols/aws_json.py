@@ -55,15 +55,19 @@ class JsonService(Service):
         if unknown:
             raise ValueError(f"{self.name}: {sorted(unknown)} are not operations of {self.botocore_name}")
 
+    def invoke(self, operation: str, params: dict) -> dict:
+        """One of the service's operations called from inside labcloud (a pipeline step's request), checked
+        as a request from the wire is; raises its AWSError."""
+        validate_request(operation, params, self.botocore_name)
+        handler = self.operations.get(operation)
+        if handler is None:
+            raise UnknownOperationException(
+                f"The operation {operation} is not supported by labcloud's {self.definition.name}.")
+        return handler(params) or {}
+
     def dispatch(self, operation: str, body: bytes) -> tuple[int, dict, bytes]:
         try:
-            params = parse_params(body)
-            validate_request(operation, params, self.botocore_name)
-            handler = self.operations.get(operation)
-            if handler is None:
-                raise UnknownOperationException(
-                    f"The operation {operation} is not supported by labcloud's {self.definition.name}.")
-            result = handler(params) or {}
+            result = self.invoke(operation, parse_params(body))
         except AWSError as err:
             return error_response(err)
         return 200, {"Content-Type": JSON_11}, json_codec.dumps(result)

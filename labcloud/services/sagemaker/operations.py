@@ -45,4 +45,17 @@ OPERATIONS: dict[str, str] = {
     "UpdateModelPackage": "registry.update_model_package",
     "DeleteModelPackage": "registry.delete_model_package",
     # pipelines/
+    "CreatePipeline": "pipelines.create_pipeline",
+    "UpdatePipeline": "pipelines.update_pipeline",
+    "DescribePipeline": "pipelines.describe_pipeline",
+    "ListPipelines": "pipelines.list_pipelines",
+    "DeletePipeline": "pipelines.delete_pipeline",
+    "StartPipelineExecution": "pipelines.start_pipeline_execution",
+    "DescribePipelineExecution": "pipelines.describe_pipeline_execution",
+    "ListPipelineExecutions": "pipelines.list_pipeline_executions",
+    "ListPipelineExecutionSteps": "pipelines.list_pipeline_execution_steps",
+    "StopPipelineExecution": "pipelines.stop_pipeline_execution",
+    "RetryPipelineExecution": "pipelines.retry_pipeline_execution",
+    "ListPipelineParametersForExecution": "pipelines.list_pipeline_parameters_for_execution",
+    "DescribePipelineDefinitionForExecution": "pipelines.describe_pipeline_definition_for_execution",
 }

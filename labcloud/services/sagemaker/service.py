@@ -19,6 +19,7 @@ from labcloud.runtime.serving.launcher import close_shared_launcher, shared_laun
 from labcloud.services.sagemaker.hosting.endpoints import Endpoints
 from labcloud.services.sagemaker.hosting.models import Models
 from labcloud.services.sagemaker.operations import OPERATIONS
+from labcloud.services.sagemaker.pipelines.pipelines import Pipelines
 from labcloud.services.sagemaker.registry.packages import ModelRegistry
 from labcloud.services.sagemaker.training.jobs import TrainingJobs
 from labcloud.services.sagemaker.transform.jobs import TransformJobs
@@ -34,7 +35,8 @@ class SageMakerService(JsonService):
         self.models = Models(ctx, self.store, self.registry)
         self.endpoints = Endpoints(ctx, self.store, self.models)
         self.transform = TransformJobs(ctx, self.store, self.models)
-        self.families = [self.training, self.registry, self.models, self.endpoints, self.transform]
+        self.pipelines = Pipelines(ctx, self.store, self.invoke)
+        self.families = [self.training, self.registry, self.models, self.endpoints, self.transform, self.pipelines]
         self.operations = {operation: getattr(getattr(self, family), method)
                            for operation, (family, method) in
                            ((op, target.split(".")) for op, target in OPERATIONS.items())}
