@@ -183,3 +183,41 @@ def test_two_executions_at_once_keep_their_own_parameters_and_jobs(pipeline_sess
     jobs = {steps_of(sm, arn)["Train"]["Metadata"]["TrainingJob"]["Arn"] for arn in (first.arn, second.arn)}
     assert len(jobs) == 2
     assert steps_of(sm, second.arn)["ThresholdTooHigh"]["FailureReason"] == "Threshold 5.0 is above 0.9"
+
+
+def test_a_second_identical_execution_hits_the_cache_and_events_reach_a_rule(pipeline_session, tmp_path,
+                                                                             data_uri, sm):
+    import json
+
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.steps import CacheConfig
+
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="pipeline-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="pipeline-done", EventPattern=json.dumps({
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+        "detail": {"currentPipelineExecutionStatus": ["Succeeded"]}}))
+    events.put_targets(Rule="pipeline-done", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    _, _, train = training_step(pipeline_session, tmp_path, TRAIN_SCRIPT, name="CachedTrain",
+                                cache_config=CacheConfig(enable_caching=True, expire_after="PT1H"),
+                                fit_inputs={"train": TrainingInput(s3_data=data_uri)})
+    pipeline = Pipeline(name="cache-demo", steps=[train], sagemaker_session=pipeline_session)
+    pipeline.upsert(role_arn=labcloud.ROLE_ARN)
+    first = pipeline.start()
+    assert wait_for(sm, first.arn)["PipelineExecutionStatus"] == "Succeeded"
+    jobs_before = len(sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"])
+    second = pipeline.start()
+    assert wait_for(sm, second.arn)["PipelineExecutionStatus"] == "Succeeded"
+    step, earlier = steps_of(sm, second.arn)["CachedTrain"], steps_of(sm, first.arn)["CachedTrain"]
+    assert step["CacheHitResult"] == {"SourcePipelineExecutionArn": first.arn}
+    assert step["Metadata"] == earlier["Metadata"] and "CacheHitResult" not in earlier
+    assert len(sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]) == jobs_before  # no new job ran
+
+    bodies = [json.loads(m["Body"]) for m in
+              sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
+    done = {b["detail"]["pipelineExecutionArn"] for b in bodies}
+    assert done == {first.arn, second.arn}
+    assert all(b["detail"]["previousPipelineExecutionStatus"] == "Executing" for b in bodies)
