@@ -31,7 +31,7 @@ from labcloud.client.embedded import wait_until_ready  # noqa: E402
 from labcloud.client.environment import configure  # noqa: E402
 from labcloud.runtime.serving.handlers import HandlerChain  # noqa: E402
 from labcloud.platform.ports import free_port  # noqa: E402
-from tests.test_hosting_support import (ROLE, SCALER_SCRIPT, container, fitted_models, model_tarball,  # noqa: E402
+from tests.support.hosting import (ROLE, SCALER_SCRIPT, container, fitted_models, model_tarball,  # noqa: E402
                                         upload)
 
 SIZES = (1, 2, 5, 15)
