@@ -8,11 +8,8 @@ wording), calls the operation and serializes its answer or its AWS error. Nothin
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Callable
-
-import botocore.session
 
 from werkzeug.wrappers import Request, Response
 
@@ -20,14 +17,9 @@ from labcloud.core.errors import AWSError, SerializationException, UnknownOperat
 from labcloud.platform.service import Service
 from labcloud.protocols import json_codec
 from labcloud.protocols.errors import JSON_11, error_response
-from labcloud.protocols.validation import validate_request
+from labcloud.protocols.validation import service_model, validate_request
 
 Operation = Callable[[dict], dict]
-
-
-@functools.cache
-def operation_names(botocore_name: str) -> frozenset[str]:
-    return frozenset(botocore.session.get_session().get_service_model(botocore_name).operation_names)
 
 
 def parse_params(body: bytes) -> dict:
@@ -51,7 +43,7 @@ class JsonService(Service):
 
     def check_operations(self) -> None:
         """Every operation in the table is one of the service's (catches a typo at start-up, not at call)."""
-        unknown = set(self.operations) - operation_names(self.botocore_name)
+        unknown = set(self.operations) - set(service_model(self.botocore_name).operation_names)
         if unknown:
             raise ValueError(f"{self.name}: {sorted(unknown)} are not operations of {self.botocore_name}")
 

@@ -51,7 +51,7 @@ def require(condition: bool, message: str) -> None:
 
 def validate_request(operation: str, params: dict, service: str = "sagemaker") -> None:
     """Check `params` (the parsed JSON body) against `operation`'s input shape, as AWS does."""
-    model = _service_model(service)
+    model = service_model(service)
     if operation not in model.operation_names:
         raise UnknownOperationException(
             f"Unknown operation {operation!r}: the {service} API has no operation of that name.")
@@ -76,13 +76,14 @@ class _Spec:
 
 
 @functools.cache
-def _service_model(service: str):
+def service_model(service: str):
+    """botocore's model of a service, loaded once (validation and the operations tables share it)."""
     return botocore.session.get_session().get_service_model(service)
 
 
 @functools.cache
 def _input_spec(service: str, operation: str) -> _Spec | None:
-    shape = _service_model(service).operation_model(operation).input_shape
+    shape = service_model(service).operation_model(operation).input_shape
     return None if shape is None else _spec_for(shape, {})
 
 
