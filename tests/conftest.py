@@ -58,3 +58,24 @@ def runtime(labcloud_server):
     import boto3
 
     return boto3.client("sagemaker-runtime")
+
+
+@pytest.fixture
+def in_process(tmp_path, monkeypatch):
+    """start(**LabServer options) -> a labcloud served from this process (state in tmp_path/state unless
+    state_dir=None), with this process's clients pointed at it; every server it started stops after the test."""
+    from labcloud.server.lab_server import LabServer  # the server's imports only for the tests that use it
+
+    servers = []
+
+    def start(**options):
+        options.setdefault("state_dir", tmp_path / "state")
+        server = LabServer(port=0, **options).start_in_thread()
+        servers.append(server)
+        for key, value in client_environment(server.url).items():
+            monkeypatch.setenv(key, value)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

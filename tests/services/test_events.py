@@ -7,36 +7,28 @@ import json
 
 import boto3
 
-from labcloud.client.environment import client_environment
-from labcloud.server.lab_server import LabServer
 
-
-def test_a_published_event_reaches_a_rules_queue_and_the_subscribers(monkeypatch):
-    server = LabServer(port=0).start_in_thread()
-    try:
-        for key, value in client_environment(server.url).items():
-            monkeypatch.setenv(key, value)
-        sqs, events = boto3.client("sqs"), boto3.client("events")
-        queue = sqs.create_queue(QueueName="approvals")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="approved", EventPattern=json.dumps({
-            "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
-            "detail": {"ModelApprovalStatus": [{"anything-but": "PendingManualApproval"}]}}))
-        events.put_targets(Rule="approved", Targets=[{"Id": "q", "Arn": queue_arn}])
-        seen = []
-        unsubscribe = server.ctx.events.subscribe(seen.append)
-        for status in ("PendingManualApproval", "Approved"):
-            server.ctx.events.publish("aws.sagemaker", "SageMaker Model Package State Change",
-                                      {"ModelPackageGroupName": "g", "ModelApprovalStatus": status},
-                                      ["arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"])
-        unsubscribe()
-        server.ctx.events.publish("aws.sagemaker", "Something Else", {}, [])
-        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        delivered = [json.loads(m["Body"]) for m in messages]
-        assert [d["detail"]["ModelApprovalStatus"] for d in delivered] == ["Approved"]  # the rule's pattern held
-        assert delivered[0]["source"] == "aws.sagemaker" and delivered[0]["resources"] == [
-            "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"]
-        assert [e["detail"]["ModelApprovalStatus"] for e in seen] == ["PendingManualApproval", "Approved"]
-        assert seen[0]["account"] == "123456789012" and seen[0]["region"] == "us-east-1"
-    finally:
-        server.stop()
+def test_a_published_event_reaches_a_rules_queue_and_the_subscribers(in_process):
+    server = in_process(state_dir=None)
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="approvals")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="approved", EventPattern=json.dumps({
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelApprovalStatus": [{"anything-but": "PendingManualApproval"}]}}))
+    events.put_targets(Rule="approved", Targets=[{"Id": "q", "Arn": queue_arn}])
+    seen = []
+    unsubscribe = server.ctx.events.subscribe(seen.append)
+    for status in ("PendingManualApproval", "Approved"):
+        server.ctx.events.publish("aws.sagemaker", "SageMaker Model Package State Change",
+                                  {"ModelPackageGroupName": "g", "ModelApprovalStatus": status},
+                                  ["arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"])
+    unsubscribe()
+    server.ctx.events.publish("aws.sagemaker", "Something Else", {}, [])
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    delivered = [json.loads(m["Body"]) for m in messages]
+    assert [d["detail"]["ModelApprovalStatus"] for d in delivered] == ["Approved"]  # the rule's pattern held
+    assert delivered[0]["source"] == "aws.sagemaker" and delivered[0]["resources"] == [
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"]
+    assert [e["detail"]["ModelApprovalStatus"] for e in seen] == ["PendingManualApproval", "Approved"]
+    assert seen[0]["account"] == "123456789012" and seen[0]["region"] == "us-east-1"

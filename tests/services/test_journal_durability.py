@@ -5,25 +5,7 @@ import time
 import boto3
 import pytest
 
-from labcloud.client.environment import client_environment
 from labcloud.persistence.journal import read_records
-from labcloud.server.lab_server import LabServer
-
-
-@pytest.fixture
-def in_process(tmp_path, monkeypatch):
-    servers = []
-
-    def start():
-        server = LabServer(port=0, state_dir=tmp_path / "state").start_in_thread()
-        servers.append(server)
-        for key, value in client_environment(server.url).items():
-            monkeypatch.setenv(key, value)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def test_s3_objects_and_logs_survive_a_restart(in_process):

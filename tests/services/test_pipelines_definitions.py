@@ -116,13 +116,11 @@ def test_an_execution_of_fail_steps_reports_as_aws_does(sm):
     assert sm.delete_pipeline(PipelineName="fails")["PipelineArn"].endswith("pipeline/fails")
 
 
-def test_a_retry_policy_runs_a_step_again_after_a_failure_of_its_type(tmp_path, monkeypatch):
+def test_a_retry_policy_runs_a_step_again_after_a_failure_of_its_type(in_process, monkeypatch):
     """The step's job fails as SageMaker.JOB_INTERNAL_ERROR once (a stand-in for run_step: labcloud's own
     jobs do not fail that way on purpose), then succeeds: one step, two attempts."""
     import boto3
 
-    from labcloud.client.environment import client_environment
-    from labcloud.server.lab_server import LabServer
     from labcloud.services.sagemaker.pipelines import executor
     from labcloud.services.sagemaker.pipelines.steps import StepResult
 
@@ -135,24 +133,19 @@ def test_a_retry_policy_runs_a_step_again_after_a_failure_of_its_type(tmp_path, 
         return outcomes[len(calls) - 1]
 
     monkeypatch.setattr(executor, "run_step", run_step)
-    server = LabServer(port=0).start_in_thread()
-    try:
-        for key, value in client_environment(server.url).items():
-            monkeypatch.setenv(key, value)
-        sm = boto3.client("sagemaker")
-        step = fail_step("Flaky", "x")
-        step["RetryPolicies"] = [{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 1,
-                                  "BackoffRate": 1.0, "MaxAttempts": 3}]
-        create(sm, "flaky", definition([step]))
-        arn = sm.start_pipeline_execution(PipelineName="flaky")["PipelineExecutionArn"]
-        deadline = time.monotonic() + 30
-        while (described := sm.describe_pipeline_execution(PipelineExecutionArn=arn))[
-                "PipelineExecutionStatus"] == "Executing":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        [flaky] = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
-        assert described["PipelineExecutionStatus"] == "Succeeded"
-        assert flaky["StepStatus"] == "Succeeded" and flaky["AttemptCount"] == 2 and len(calls) == 2
-        assert "FailureReason" not in flaky
-    finally:
-        server.stop()
+    in_process(state_dir=None)
+    sm = boto3.client("sagemaker")
+    step = fail_step("Flaky", "x")
+    step["RetryPolicies"] = [{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 1,
+                              "BackoffRate": 1.0, "MaxAttempts": 3}]
+    create(sm, "flaky", definition([step]))
+    arn = sm.start_pipeline_execution(PipelineName="flaky")["PipelineExecutionArn"]
+    deadline = time.monotonic() + 30
+    while (described := sm.describe_pipeline_execution(PipelineExecutionArn=arn))[
+            "PipelineExecutionStatus"] == "Executing":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    [flaky] = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    assert described["PipelineExecutionStatus"] == "Succeeded"
+    assert flaky["StepStatus"] == "Succeeded" and flaky["AttemptCount"] == 2 and len(calls) == 2
+    assert "FailureReason" not in flaky

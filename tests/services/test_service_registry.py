@@ -8,14 +8,12 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import os
 import urllib.request
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
+from botocore.exceptions import ClientError
 
-from labcloud.client.environment import client_environment
 from labcloud.server import admin, context, gateway, lab_server, registry
 from labcloud.server.lab_server import LabServer
 from labcloud.services import SERVICES
@@ -29,19 +27,8 @@ PROJECT = {"name": "build-me", "source": {"type": "NO_SOURCE", "buildspec": "ver
 
 
 @pytest.fixture
-def server_with_extra(tmp_path, monkeypatch):
-    servers = []
-
-    def start():
-        server = LabServer(port=0, state_dir=tmp_path / "state", services=[*SERVICES, EXTRA]).start_in_thread()
-        servers.append(server)
-        for key, value in client_environment(server.url).items():
-            monkeypatch.setenv(key, value)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def server_with_extra(in_process):
+    return lambda: in_process(services=[*SERVICES, EXTRA])
 
 
 def get_json(url: str) -> dict:
@@ -86,15 +73,10 @@ def test_a_registered_service_is_reached_through_the_gateway_and_keeps_its_recor
     assert [p["name"] for p in names["projects"]] == ["build-me"] and names["projectsNotFound"] == ["nope"]
 
 
-def test_without_its_line_the_requests_go_elsewhere(tmp_path, monkeypatch):
-    server = LabServer(port=0, services=SERVICES).start_in_thread()
-    try:
-        for key, value in client_environment(server.url).items():
-            monkeypatch.setenv(key, value)
-        assert "codebuild" not in get_json(f"{server.url}/_localstack/health")["services"]
-        assert "codebuild_projects" not in get_json(f"{server.url}/_labcloud/status")
-    finally:
-        server.stop()
+def test_without_its_line_the_requests_go_elsewhere(in_process):
+    server = in_process(state_dir=None, services=SERVICES)
+    assert "codebuild" not in get_json(f"{server.url}/_localstack/health")["services"]
+    assert "codebuild_projects" not in get_json(f"{server.url}/_labcloud/status")
 
 
 def code_of(module) -> str:
