@@ -143,7 +143,7 @@ def download_channels(s3, layout: ContainerLayout, job: dict) -> None:
                                  f"(S3DataSource).")
         dest = layout.path("input", "data", name)
         if source.get("S3DataType", "S3Prefix") == "ManifestFile":
-            _download_manifest(s3, source["S3Uri"], dest, name)
+            download_manifest(s3, source["S3Uri"], dest, name)
         elif source.get("S3DataType") == "AugmentedManifestFile":
             raise JobSetupError(f"ClientError: channel {name}: labcloud does not support AugmentedManifestFile.")
         else:
@@ -154,7 +154,7 @@ def download_channels(s3, layout: ContainerLayout, job: dict) -> None:
                     f"objects exist under that S3 prefix, and that the role has s3:ListBucket permissions.")
 
 
-def _download_manifest(s3, uri: str, dest: Path, name: str) -> None:
+def download_manifest(s3, uri: str, dest: Path, name: str) -> None:
     bucket, key = split_s3_uri(uri)
     try:
         manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

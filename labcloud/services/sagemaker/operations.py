@@ -34,6 +34,10 @@ OPERATIONS: dict[str, str] = {
     "ListTransformJobs": "transform.list_transform_jobs",
     "StopTransformJob": "transform.stop_transform_job",
     # processing/
+    "CreateProcessingJob": "processing.create_processing_job",
+    "DescribeProcessingJob": "processing.describe_processing_job",
+    "ListProcessingJobs": "processing.list_processing_jobs",
+    "StopProcessingJob": "processing.stop_processing_job",
     # registry/
     "CreateModelPackageGroup": "registry.create_model_package_group",
     "DescribeModelPackageGroup": "registry.describe_model_package_group",

@@ -2,10 +2,12 @@
 operations table.
 
     training    TrainingJobs    (training/)   jobs that really run, with spot and checkpoints
+    processing  ProcessingJobs  (processing/) processing jobs that really run
     registry    ModelRegistry   (registry/)   model package groups, versions, approvals and their events
     models      Models          (hosting/)    models and endpoint configs: records only
     endpoints   Endpoints       (hosting/)    endpoints and the model servers behind them
     transform   TransformJobs   (transform/)  batch transform through a model's containers
+    pipelines   Pipelines       (pipelines/)  pipeline definitions and executions that run as graphs
 
 The model-server launcher (runtime/serving) starts with the service, so that it has preloaded its
 libraries by the time the first endpoint starts.
@@ -20,6 +22,7 @@ from labcloud.services.sagemaker.hosting.endpoints import Endpoints
 from labcloud.services.sagemaker.hosting.models import Models
 from labcloud.services.sagemaker.operations import OPERATIONS
 from labcloud.services.sagemaker.pipelines.pipelines import Pipelines
+from labcloud.services.sagemaker.processing.jobs import ProcessingJobs
 from labcloud.services.sagemaker.registry.packages import ModelRegistry
 from labcloud.services.sagemaker.training.jobs import TrainingJobs
 from labcloud.services.sagemaker.transform.jobs import TransformJobs
@@ -31,12 +34,13 @@ class SageMakerService(JsonService):
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
         self.training = TrainingJobs(ctx, self.store)
+        self.processing = ProcessingJobs(ctx, self.store)
         self.registry = ModelRegistry(ctx, self.store)
         self.models = Models(ctx, self.store, self.registry)
         self.endpoints = Endpoints(ctx, self.store, self.models)
         self.transform = TransformJobs(ctx, self.store, self.models)
         self.pipelines = Pipelines(ctx, self.store, self.invoke)
-        self.families = [self.training, self.registry, self.models, self.endpoints, self.transform, self.pipelines]
+        self.families = [self.training, self.processing, self.registry, self.models, self.endpoints, self.transform, self.pipelines]
         self.operations = {operation: getattr(getattr(self, family), method)
                            for operation, (family, method) in
                            ((op, target.split(".")) for op, target in OPERATIONS.items())}
