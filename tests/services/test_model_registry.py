@@ -5,8 +5,6 @@ deployed with ModelPackage(...).deploy()."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
 
 import boto3
 import numpy as np
@@ -14,12 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labcloud.client.environment import client_environment
+from tests.support.events import DETAIL_TYPE, approval_queue, received
 from tests.support.hosting import (REGRESSOR_SCRIPT, ROLE, SKLEARN_IMAGE, container, csv_rows, fitted_models,
                                   model_tarball, training_data, upload)
 from tests.support.server import FAST_SETTINGS, LabcloudProcess
 
 ACCOUNT_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
-DETAIL_TYPE = "SageMaker Model Package State Change"
 
 
 def inference_spec(model_data: str = "s3://registry-bucket/model.tar.gz") -> dict:
@@ -36,31 +34,6 @@ def error_of(call) -> dict:
     with pytest.raises(ClientError) as raised:
         call()
     return raised.value.response["Error"]
-
-
-def approval_queue(group: str) -> str:
-    """An SQS queue behind a rule on the group's approval changes, as the Projects deploy template has it."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    queue = sqs.create_queue(QueueName=f"{group}-approvals")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=f"{group}-approved", EventPattern=json.dumps({
-        "source": ["aws.sagemaker"], "detail-type": [DETAIL_TYPE],
-        "detail": {"ModelPackageGroupName": [group],
-                   "ModelApprovalStatus": [{"anything-but": "PendingManualApproval"}]}}))
-    events.put_targets(Rule=f"{group}-approved", Targets=[{"Id": "queue", "Arn": queue_arn}])
-    return queue
-
-
-def received(queue: str, seconds: float = 2.0) -> list[dict]:
-    """Every event the queue holds after `seconds` (delivery is synchronous; the wait makes sure)."""
-    sqs, found = boto3.client("sqs"), []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
-                                           WaitTimeSeconds=1).get("Messages", []):
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    return found
 
 
 def test_versions_are_numbered_in_their_group_and_described_as_sagemaker_does(sm):
