@@ -31,6 +31,7 @@ from labcloud.runtime.training import isolation
 from labcloud.services.sagemaker.exceptions import ResourceInUse
 from labcloud.services.sagemaker.family import ResourceFamily
 from labcloud.services.sagemaker.training.lifecycle import MESSAGES, PRIMARY, STOP_TERMINALS, TRAINING_JOB
+from labcloud.services.sagemaker.training.metrics import InvalidMetricRegex, compile_definitions
 from labcloud.services.sagemaker.training.records import TrainingJob
 from labcloud.services.sagemaker.training.worker import SHUTDOWN_GRACE_SECONDS, TrainingWorker
 
@@ -53,6 +54,10 @@ def check_request(params: dict, ctx) -> tuple[dict, dict]:
         raise ValidationException("labcloud supports the File and FastFile input modes, not Pipe: set "
                                   "TrainingInputMode (or the channel's InputMode) to File.")
     resolve(spec["TrainingImage"], ctx.state_dir, ctx.account_id)
+    try:
+        compile_definitions(spec.get("MetricDefinitions"))  # refused now rather than in the job's log later
+    except InvalidMetricRegex as err:
+        raise ValidationException(str(err)) from None
     stopping = dict(params.get("StoppingCondition") or {})
     stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
     if params.get("EnableManagedSpotTraining"):
@@ -101,7 +106,7 @@ class TrainingJobs(ResourceFamily):
 
     def _warm_up(self) -> None:
         isolation.private_mounts_available()
-        for service in ("s3", "logs"):
+        for service in ("s3", "logs", "cloudwatch"):
             self.ctx.client(service)
 
     def shutdown(self) -> None:
@@ -147,6 +152,15 @@ class TrainingJobs(ResourceFamily):
     def set_model_artifacts(self, name: str, uri: str) -> None:
         with self.lock:
             self.jobs[name].description["ModelArtifacts"] = {"S3ModelArtifacts": uri}
+        self.save(name)
+
+    def set_final_metrics(self, name: str, metrics: list[dict]) -> None:
+        """DescribeTrainingJob's FinalMetricDataList (the worker's MetricScanner), replacing what an earlier
+        attempt set: the last value wins."""
+        if not metrics:
+            return  # AWS leaves the member out when no metric was seen
+        with self.lock:
+            self.jobs[name].description["FinalMetricDataList"] = copy.deepcopy(metrics)
         self.save(name)
 
     def transition(self, name: str, status: str, message: str | None = None) -> bool:

@@ -25,6 +25,7 @@ from labcloud.runtime.images import ImageCommand, resolve
 from labcloud.runtime.s3_transfer import UnsafeKeyError
 from labcloud.runtime.training import checkpoints, container, isolation
 from labcloud.runtime.training.spot import SpotPolicy, tagged_interruptions
+from labcloud.services.sagemaker.training.metrics import PUBLISH_EVERY, MetricScanner
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 POLL_SECONDS = 0.05
@@ -74,6 +75,10 @@ class TrainingWorker(Worker):
         self.interrupt_requested = threading.Event()
         self.process: subprocess.Popen | None = None
         self.log_stream: str | None = None
+        # One scanner for all the job's attempts: a metric's last value is the last one any attempt printed.
+        self.metrics = MetricScanner(name, f"{name}/{container.CURRENT_HOST}",
+                                     self.job["AlgorithmSpecification"].get("MetricDefinitions"),
+                                     previous=self.job.get("FinalMetricDataList"))
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _run_state(self):
@@ -262,6 +267,7 @@ class TrainingWorker(Worker):
         # of the output pipe.
         processes.terminate_group(self.process, 0)
         reader.join(timeout=10)
+        self._report_metrics()
         self.ctx.log_shipper.flush()  # the script's last lines reach the logs before the status moves on
         self.family.add_container_seconds(self.name, time.monotonic() - started)
         if sync:
@@ -309,7 +315,17 @@ class TrainingWorker(Worker):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             tail.append(line)
             self._note(line)
+            self.metrics.feed(line)
+            if self.metrics.pending >= PUBLISH_EVERY:
+                self.metrics.publish(self.ctx, self._note)  # a long job's values go as they come, in batches
         process.stdout.close()
+
+    def _report_metrics(self) -> None:
+        """The end of a container run: its last values to CloudWatch, each metric's last value to the job."""
+        self.metrics.publish(self.ctx, self._note)
+        final = self.metrics.final_metric_data()
+        if final:
+            self.family.set_final_metrics(self.name, final)
 
     def _conclude(self, s3, instance: Instance, ended_by: EndedBy, exit_code: int, argv, tail) -> Attempt:
         """The end of an attempt, by what ended its container."""
