@@ -38,6 +38,17 @@ def sagemaker_session(labcloud_server):
     return labcloud.session()
 
 
+@pytest.fixture(scope="session")
+def pipeline_session(labcloud_server):
+    """The SDK's PipelineSession on labcloud: step arguments are recorded, not run, until an execution starts."""
+    import boto3
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    from labcloud.core.constants import DEFAULT_BUCKET, REGION
+
+    return PipelineSession(boto_session=boto3.Session(region_name=REGION), default_bucket=DEFAULT_BUCKET)
+
+
 # boto3 clients on the session's labcloud, for tests that speak the API directly.
 @pytest.fixture(scope="session")
 def sm(labcloud_server):

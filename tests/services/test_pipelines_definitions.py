@@ -81,6 +81,23 @@ def test_unknown_pipelines_and_executions_are_resource_not_found(sm):
     assert code == "ResourceNotFound" and arn in message
 
 
+def test_a_retried_request_is_idempotent_and_a_second_create_says_already_exists(sm):
+    text = definition([fail_step("Stop", "stopped on purpose")])
+    request = dict(PipelineName="retried", PipelineDefinition=text, RoleArn=labcloud.ROLE_ARN)
+    arn = sm.create_pipeline(ClientRequestToken="token-1".ljust(32, "x"), **request)["PipelineArn"]
+    # botocore's retry of a request whose answer was lost carries the same token: the same pipeline.
+    assert sm.create_pipeline(ClientRequestToken="token-1".ljust(32, "x"), **request)["PipelineArn"] == arn
+    code, message = error_of(lambda: sm.create_pipeline(ClientRequestToken="token-2".ljust(32, "x"), **request))
+    assert code == "ValidationException" and "already exists" in message  # what the SDK's upsert() looks for
+
+    started = sm.start_pipeline_execution(PipelineName="retried", ClientRequestToken="start-1".ljust(32, "x"))
+    again = sm.start_pipeline_execution(PipelineName="retried", ClientRequestToken="start-1".ljust(32, "x"))
+    other = sm.start_pipeline_execution(PipelineName="retried", ClientRequestToken="start-2".ljust(32, "x"))
+    assert again["PipelineExecutionArn"] == started["PipelineExecutionArn"] != other["PipelineExecutionArn"]
+    executions = sm.list_pipeline_executions(PipelineName="retried")["PipelineExecutionSummaries"]
+    assert len(executions) == 2
+
+
 def test_an_execution_of_fail_steps_reports_as_aws_does(sm):
     text = definition([fail_step("Stop", {"Std:Join": {"On": "-", "Values": ["count", {"Get": "Parameters.Count"},
                                                                              {"Get": "Execution.PipelineName"}]}})],

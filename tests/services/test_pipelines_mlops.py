@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import labcloud
-from tests.services.test_pipelines_sdk import steps_of, wait_for
+from tests.support.pipelines import steps_of, wait_for
 from tests.support.events import approval_queue, received
 
 GROUP = "churn-models"
@@ -71,14 +71,6 @@ def raw_uri(sagemaker_session, tmp_path_factory):
     lines = ["x1,x2,label"] + [f"{a:.4f},{b:.4f},{c}" for (a, b), c in zip(x, label)]
     (folder / "raw.csv").write_text("\n".join(lines) + "\n")
     return sagemaker_session.upload_data(str(folder / "raw.csv"), key_prefix="mlops/raw")
-
-
-@pytest.fixture(scope="module")
-def pipeline_session(labcloud_server):
-    from sagemaker.workflow.pipeline_context import PipelineSession
-
-    return PipelineSession(boto_session=boto3.Session(region_name="us-east-1"),
-                           default_bucket="sagemaker-us-east-1-123456789012")
 
 
 def write(folder, name: str, code: str) -> str:

@@ -8,9 +8,9 @@ import time
 import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
 
 import labcloud
+from tests.support.pipelines import steps_of, wait_for
 
 TRAIN_SCRIPT = """
 import os, joblib, numpy as np
@@ -23,28 +23,6 @@ SLOW_SCRIPT = "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n"
 FAILING_SCRIPT = "raise SystemExit('the data has no label column')\n"
 
 
-def wait_for(sm, arn: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
-            return described
-        assert time.monotonic() < deadline, described
-        time.sleep(0.2)
-
-
-def steps_of(sm, arn: str) -> dict:
-    return {s["StepName"]: s for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]}
-
-
-@pytest.fixture(scope="module")
-def pipeline_session(labcloud_server):
-    from sagemaker.workflow.pipeline_context import PipelineSession
-
-    return PipelineSession(boto_session=boto3.Session(region_name="us-east-1"),
-                           default_bucket="sagemaker-us-east-1-123456789012")
-
-
 @pytest.fixture(scope="module")
 def data_uri(sagemaker_session, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipeline-data")
@@ -55,7 +33,6 @@ def data_uri(sagemaker_session, tmp_path_factory):
 
 
 def training_step(pipeline_session, tmp_path, script: str, name: str = "Train", **step_options):
-    from sagemaker.inputs import TrainingInput
     from sagemaker.sklearn.estimator import SKLearn
     from sagemaker.workflow.steps import TrainingStep
 

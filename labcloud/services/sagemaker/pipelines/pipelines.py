@@ -25,7 +25,7 @@ from labcloud.services.sagemaker.pipelines.executor import ExecutionWorker
 from labcloud.services.sagemaker.pipelines.expressions import text
 from labcloud.services.sagemaker.pipelines.lifecycle import EXECUTION, STEP, STEP_DONE
 from labcloud.services.sagemaker.pipelines.records import Pipeline, PipelineExecution, StepRun
-from labcloud.services.sagemaker.exceptions import ResourceNotFound, already_exists
+from labcloud.services.sagemaker.exceptions import ResourceNotFound
 
 WORKER_JOIN_SECONDS = 30
 _ID_CHARS = string.ascii_lowercase + string.digits
@@ -38,6 +38,10 @@ class Pipelines(ResourceFamily):
         self.call = call  # a SageMaker operation by name, validated as a request from the wire
         self.pipelines: dict[str, Pipeline] = {}
         self.executions: dict[str, PipelineExecution] = {}  # by execution ARN
+        # ClientRequestToken -> what the request made, so that botocore's retry of a request whose answer
+        # was lost returns the same pipeline or execution (idempotent, as on AWS). In memory: retries come
+        # within seconds.
+        self.request_tokens: dict[tuple, str] = {}
         self.workers = Workers()
         self.events = PipelineEvents(ctx)
 
@@ -174,9 +178,16 @@ class Pipelines(ResourceFamily):
         for key in ("PipelineDescription", "ParallelismConfiguration"):
             if params.get(key):
                 description[key] = params[key]
+        token = params.get("ClientRequestToken")
         with self.lock:
             if name in self.pipelines:
-                raise already_exists("pipeline", arn)
+                if token and self.request_tokens.get(("CreatePipeline", token)) == arn:
+                    return {"PipelineArn": arn}  # a retry of the request that made it
+                # The SDK's Pipeline.upsert() updates instead when the message says "already exists".
+                raise ValidationException(f"Pipeline names must be unique within an AWS account and region. "
+                                          f"Pipeline with name ({name}) already exists ({arn}).")
+            if token:
+                self.request_tokens[("CreatePipeline", token)] = arn
             self.pipelines[name] = Pipeline(description)
             self.store.save("pipelines", name, description)
         return {"PipelineArn": arn}
@@ -229,8 +240,12 @@ class Pipelines(ResourceFamily):
         return execution
 
     def start_pipeline_execution(self, params: dict) -> dict:
+        token = params.get("ClientRequestToken")
         with self.lock:
             pipeline = copy.deepcopy(self._pipeline(params["PipelineName"]).description)
+            started = self.request_tokens.get(("StartPipelineExecution", pipeline["PipelineArn"], token))
+            if token and started in self.executions:
+                return {"PipelineExecutionArn": started}  # a retry of the request that started it
         definition = definitions.parse(pipeline["PipelineDefinition"])
         unsupported = definition.unsupported()
         if unsupported:
@@ -249,6 +264,8 @@ class Pipelines(ResourceFamily):
             if params.get(key) or (key == "ParallelismConfiguration" and pipeline.get(key)):
                 description[key] = params.get(key) or pipeline.get(key)
         with self.lock:
+            if token:
+                self.request_tokens[("StartPipelineExecution", pipeline["PipelineArn"], token)] = arn
             self.executions[arn] = PipelineExecution(description, pipeline["PipelineDefinition"], values)
             self.pipelines[pipeline["PipelineName"]].description["LastRunTime"] = now
             self.store.save("pipelines", pipeline["PipelineName"], self.pipelines[pipeline["PipelineName"]].description)
