@@ -17,7 +17,7 @@ import labcloud
 from tests.support.pipelines import steps_of, wait_for
 from tests.support.events import approval_queue, received
 
-GROUP = "churn-models"
+GROUP = "mlops-build-models"
 
 PREPROCESS = """
 import os
