@@ -62,4 +62,14 @@ OPERATIONS: dict[str, str] = {
     "RetryPipelineExecution": "pipelines.retry_pipeline_execution",
     "ListPipelineParametersForExecution": "pipelines.list_pipeline_parameters_for_execution",
     "DescribePipelineDefinitionForExecution": "pipelines.describe_pipeline_definition_for_execution",
+    # projects/
+    "CreateProject": "projects.create_project",
+    "DescribeProject": "projects.describe_project",
+    "ListProjects": "projects.list_projects",
+    "UpdateProject": "projects.update_project",
+    "DeleteProject": "projects.delete_project",
+    # tagging/
+    "AddTags": "tags.add_tags",
+    "ListTags": "tags.list_tags",
+    "DeleteTags": "tags.delete_tags",
 }

@@ -8,6 +8,8 @@ operations table.
     endpoints   Endpoints       (hosting/)    endpoints and the model servers behind them
     transform   TransformJobs   (transform/)  batch transform through a model's containers
     pipelines   Pipelines       (pipelines/)  pipeline definitions and executions that run as graphs
+    projects    Projects        (projects/)   projects: a template's stack (repositories, CI/CD, rules)
+    tags        Tags            (tagging/)    AddTags, ListTags, DeleteTags of any resource, by ARN
 
 The model-server launcher (runtime/serving) starts with the service, so that it has preloaded its
 libraries by the time the first endpoint starts.
@@ -23,7 +25,9 @@ from labcloud.services.sagemaker.hosting.models import Models
 from labcloud.services.sagemaker.operations import OPERATIONS
 from labcloud.services.sagemaker.pipelines.pipelines import Pipelines
 from labcloud.services.sagemaker.processing.jobs import ProcessingJobs
+from labcloud.services.sagemaker.projects.projects import Projects
 from labcloud.services.sagemaker.registry.packages import ModelRegistry
+from labcloud.services.sagemaker.tagging.tags import Tags
 from labcloud.services.sagemaker.training.jobs import TrainingJobs
 from labcloud.services.sagemaker.transform.jobs import TransformJobs
 
@@ -33,14 +37,17 @@ class SageMakerService(JsonService):
 
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
+        self.tags = Tags(ctx, self.store)
         self.training = TrainingJobs(ctx, self.store)
         self.processing = ProcessingJobs(ctx, self.store)
         self.registry = ModelRegistry(ctx, self.store)
         self.models = Models(ctx, self.store, self.registry)
         self.endpoints = Endpoints(ctx, self.store, self.models)
         self.transform = TransformJobs(ctx, self.store, self.models)
-        self.pipelines = Pipelines(ctx, self.store, self.invoke)
-        self.families = [self.training, self.processing, self.registry, self.models, self.endpoints, self.transform, self.pipelines]
+        self.pipelines = Pipelines(ctx, self.store, self.invoke, self.tags)
+        self.projects = Projects(ctx, self.store, self.tags)
+        self.families = [self.tags, self.training, self.processing, self.registry, self.models, self.endpoints, self.transform, self.pipelines,
+                         self.projects]
         self.operations = {operation: getattr(getattr(self, family), method)
                            for operation, (family, method) in
                            ((op, target.split(".")) for op, target in OPERATIONS.items())}

@@ -33,8 +33,9 @@ _STEP_FIELDS = {"properties", "cache_key", "job_name"}
 
 
 class Pipelines(ResourceFamily):
-    def __init__(self, ctx, store, call):
+    def __init__(self, ctx, store, call, tags):
         super().__init__(ctx, store)
+        self.tags = tags  # the Tags family: a pipeline's Tags are listed by ListTags
         self.call = call  # a SageMaker operation by name, validated as a request from the wire
         self.pipelines: dict[str, Pipeline] = {}
         self.executions: dict[str, PipelineExecution] = {}  # by execution ARN
@@ -190,6 +191,7 @@ class Pipelines(ResourceFamily):
                 self.request_tokens[("CreatePipeline", token)] = arn
             self.pipelines[name] = Pipeline(description)
             self.store.save("pipelines", name, description)
+        self.tags.tag(arn, params.get("Tags"))
         return {"PipelineArn": arn}
 
     def update_pipeline(self, params: dict) -> dict:
@@ -230,6 +232,7 @@ class Pipelines(ResourceFamily):
             arn = self._pipeline(name).description["PipelineArn"]
             del self.pipelines[name]
             self.store.delete("pipelines", name)
+        self.tags.forget(arn)
         return {"PipelineArn": arn}
 
     # -- executions ------------------------------------------------------------------------------------
