@@ -1,8 +1,11 @@
-"""How long fit() takes on labcloud beside running the same training script directly.
+"""How long fit() and deploy() take on labcloud, through `labcloud.session()` and through a plain
+`sagemaker.Session()` (what AWS's examples build), beside running the same training script directly.
 
 Starts its own labcloud (in memory, on a free port), runs a script that trains for about 2 s through
 the SageMaker SDK's SKLearn estimator, and compares the time from fit() to its return with the time of
-`python train.py`. The target is an overhead under 1 s. Prints its figures; stops its labcloud.
+`python train.py`; then deploys the trained model behind a second container (a two-container
+PipelineModel) and times deploy(). The target is an overhead under 1 s for fit() and under 2 s for
+deploy() with either kind of session. Prints its figures; stops its labcloud.
 
     python bench/training_overhead.py [--runs 3]
 """
@@ -18,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from labcloud.core.constants import DEFAULT_BUCKET
 from labcloud.platform.ports import free_port
 
 SCRIPT = """\
@@ -32,6 +36,16 @@ print("trained", steps, "steps")
 
 
 
+# The model server's handlers: whatever comes in goes out (the benchmark times deploy(), not the model).
+SERVE = """\
+def model_fn(model_dir):
+    return None
+
+def predict_fn(data, model):
+    return data
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -39,6 +53,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="labcloud-bench-"))
     (work / "src").mkdir()
     (work / "src" / "train.py").write_text(SCRIPT)
+    (work / "src" / "serve.py").write_text(SERVE)
 
     direct = []
     for _ in range(args.runs):
@@ -57,27 +72,64 @@ def main() -> None:
         wait_until_ready(f"http://127.0.0.1:{port}", process=server)
         configure(f"http://127.0.0.1:{port}")
         import labcloud
-        from sagemaker.sklearn import SKLearn
+        import sagemaker
 
-        session = labcloud.session()
-        fitted = []
-        for _ in range(args.runs):
-            estimator = SKLearn(entry_point="train.py", source_dir=str(work / "src"), role=labcloud.ROLE_ARN,
-                                instance_count=1, instance_type="ml.m5.large", framework_version="1.2-1",
-                                sagemaker_session=session)
-            start = time.perf_counter()
-            estimator.fit(logs=True)
-            fitted.append(time.perf_counter() - start)
+        labcloud.start(quiet=True)  # as a notebook does: plain sessions then wait promptly too
+        sessions = {"labcloud.session()": labcloud.session(),
+                    "sagemaker.Session()": sagemaker.Session(default_bucket=DEFAULT_BUCKET)}
+        fitted = {kind: [] for kind in sessions}
+        deployed = {kind: [] for kind in sessions}
+        for kind, session in sessions.items():
+            for run in range(args.runs):
+                estimator = fit_once(session, work)
+                fitted[kind].append(estimator.fit_seconds)
+                deployed[kind].append(deploy_once(session, work, estimator, f"bench-{len(deployed[kind])}-{run}"
+                                                  f"-{'lab' if kind.startswith('labcloud') else 'plain'}"))
     finally:
         server.terminate()
         server.wait(timeout=60)
 
-    d, f = statistics.median(direct), statistics.median(fitted)
+    d = statistics.median(direct)
     print(f"\nruns: {args.runs}")
-    print(f"script run directly : {d:.2f} s (median; all: {', '.join(f'{x:.2f}' for x in direct)})")
-    print(f"fit() on labcloud   : {f:.2f} s (median; all: {', '.join(f'{x:.2f}' for x in fitted)})")
-    print(f"overhead            : {f - d:.2f} s  (target < 1 s)")
-    print(f"ratio fit/direct    : {f / d:.2f}")
+    print(f"script run directly            : {d:.2f} s (median; all: {', '.join(f'{x:.2f}' for x in direct)})")
+    for kind in fitted:
+        f = statistics.median(fitted[kind])
+        print(f"fit() with {kind:<20}: {f:.2f} s (median; all: {', '.join(f'{x:.2f}' for x in fitted[kind])}); "
+              f"overhead {f - d:.2f} s (target < 1 s), ratio {f / d:.2f}")
+    for kind in deployed:
+        print(f"deploy() with {kind:<17}: {statistics.median(deployed[kind]):.2f} s (median; all: "
+              f"{', '.join(f'{x:.2f}' for x in deployed[kind])}); two containers (target < 2 s)")
+
+
+def fit_once(session, work: Path):
+    import labcloud
+    from sagemaker.sklearn import SKLearn
+
+    estimator = SKLearn(entry_point="train.py", source_dir=str(work / "src"), role=labcloud.ROLE_ARN,
+                        instance_count=1, instance_type="ml.m5.large", framework_version="1.2-1",
+                        sagemaker_session=session)
+    start = time.perf_counter()
+    estimator.fit(logs=True)
+    estimator.fit_seconds = time.perf_counter() - start
+    return estimator
+
+
+def deploy_once(session, work: Path, estimator, name: str) -> float:
+    """deploy() of [the trained model's container, a second one] as a PipelineModel; returns its seconds."""
+    import labcloud
+    from sagemaker.pipeline import PipelineModel
+    from sagemaker.sklearn.model import SKLearnModel
+
+    data = estimator.model_data
+    models = [SKLearnModel(model_data=data, role=labcloud.ROLE_ARN, entry_point="serve.py",
+                           source_dir=str(work / "src"), framework_version="1.2-1", py_version="py3",
+                           sagemaker_session=session) for _ in range(2)]
+    start = time.perf_counter()
+    PipelineModel(models=models, role=labcloud.ROLE_ARN, sagemaker_session=session, name=name).deploy(
+        initial_instance_count=1, instance_type="ml.m5.large", endpoint_name=name)
+    took = time.perf_counter() - start
+    session.sagemaker_client.delete_endpoint(EndpointName=name)
+    return took
 
 
 if __name__ == "__main__":

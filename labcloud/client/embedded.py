@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
+from labcloud.client import prompt_waiters
 from labcloud.client.environment import configure
 from labcloud.core import settings
 from labcloud.platform.ports import free_port
@@ -89,6 +90,7 @@ def start(port: int | None = None, state_dir: str | None = None, quiet: bool = F
     else:
         how = "using"
     configure(url)
+    prompt_waiters.arm()  # sessions of AWS's own examples wait as promptly as labcloud.session()'s
     if not quiet:
         print(f"labcloud: {how} {url}")
     return url

@@ -6,6 +6,7 @@ import logging
 import os
 from pathlib import Path
 
+from labcloud.core import settings
 from labcloud.core.constants import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
 _TELEMETRY_OPT_OUT = """\
@@ -51,7 +52,20 @@ def client_environment(url: str) -> dict[str, str]:
 _SETUP_ECHO_LOGGERS = ("botocore.configprovider", "sagemaker.config", "sagemaker.telemetry.telemetry_logging")
 
 
+_CONFIGURED: set[str] = set()  # every labcloud URL this process was pointed at
+
+
+def labcloud_urls() -> set[str]:
+    """The labcloud endpoints of this process: those configure() was given, and the environment's when
+    it is labcloud's (client_environment() also sets LABCLOUD_PORT)."""
+    urls = set(_CONFIGURED)
+    if settings.is_set("LABCLOUD_PORT") and os.environ.get("AWS_ENDPOINT_URL"):
+        urls.add(os.environ["AWS_ENDPOINT_URL"].rstrip("/"))
+    return urls
+
+
 def configure(url: str) -> None:
+    _CONFIGURED.add(url.rstrip("/"))
     os.environ.update(client_environment(url))
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)

@@ -61,10 +61,19 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
              "0 starts each model server as a fresh interpreter instead of forking it from the warm launcher"),
     Variable("LABCLOUD_LOG_REQUESTS", False, _flag,
              "1 makes model servers log every request, not only failed ones"),
+    Variable("LABCLOUD_PROMPT_WAITERS", True, _flag,
+             "0 leaves SDK v2 sessions other than `labcloud.session()` waiting as the SDK does (5-30 s between "
+             "looks) after `labcloud.start()`, instead of every 0.1 s"),
     Variable("LABCLOUD_FRAMEWORK", "sklearn", str,
              "set by labcloud for each model server it starts (sklearn or xgboost): whose default handlers "
              "fill in the ones a model's inference script leaves out; not a setting for users"),
 )}
+
+
+def is_set(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the variable is set (non-empty), rather than left to its default."""
+    VARIABLES[name]  # a name that is not a setting is an error here too
+    return bool((os.environ if environ is None else environ).get(name))
 
 
 def read(name: str, environ: Mapping[str, str] | None = None):

@@ -1,0 +1,49 @@
+"""After `labcloud.start()`, every SageMaker SDK v2 session bound to labcloud waits promptly.
+
+The patching itself is labcloud.client.sdk.install(). The SDK takes seconds to import and
+`labcloud.start()` must not, so this module arms it: at once when the SDK is already imported, else
+when the `sagemaker` package finishes importing (a finder on sys.meta_path wraps that one import and
+steps aside). LABCLOUD_PROMPT_WAITERS=0 disarms it.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+
+from labcloud.core import settings
+
+
+def _install() -> None:
+    from labcloud.client import sdk
+
+    sdk.install()
+
+
+class _AfterSageMakerImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "sagemaker":
+            return None
+        sys.meta_path.remove(self)  # once: the import below finds the package the ordinary way
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        exec_module = loader.exec_module
+
+        def exec_then_install(module):
+            exec_module(module)
+            _install()
+
+        loader.exec_module = exec_then_install
+        return spec
+
+
+def arm() -> None:
+    if not settings.read("LABCLOUD_PROMPT_WAITERS"):
+        return
+    if "sagemaker" in sys.modules:
+        _install()
+    elif not any(isinstance(f, _AfterSageMakerImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterSageMakerImport())
