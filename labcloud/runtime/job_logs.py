@@ -5,7 +5,10 @@ transform job and sends them in batches from one background thread every FLUSH_S
 process never waits on the logs and `fit(logs=True)` prints lines while a job runs. Groups and streams
 are SageMaker's (`/aws/sagemaker/TrainingJobs` with `<job>/algo-1-<epoch>`, `/aws/sagemaker/Endpoints/<name>`
 with `<variant>/<instance>`, ...). Writes go through the server's own HTTP endpoint, so the journal keeps
-them across restarts. Logs are best effort: a failed write is reported, never raised into a job.
+them across restarts. No line is lost: CloudWatch Logs refuses an empty message, an event over 256 KiB and
+a batch over 1 MiB, so a blank line is sent as one space, a long line as several events, and batches are cut
+by size as well as count; a write that fails is tried again at the next flush (and never raised into a
+job).
 """
 
 from __future__ import annotations
@@ -19,7 +22,37 @@ log = logging.getLogger("labcloud.logs")
 
 FLUSH_SECONDS = 0.2
 _MAX_BATCH = 1000  # PutLogEvents accepts up to 10,000 events; stay well below
-_MAX_EVENT_CHARS = 200_000  # an event is at most 256 KiB
+_MAX_EVENT_BYTES = 200_000  # an event's message is at most 256 KiB (less 26 bytes of overhead)
+_MAX_BATCH_BYTES = 900_000  # a batch is at most 1 MiB, counting 26 bytes per event
+_EVENT_OVERHEAD = 26
+
+
+def events_of(line: str, timestamp: int) -> list[dict]:
+    """The CloudWatch events that carry one output line: a blank one as a space, a long one in pieces."""
+    data = (line.rstrip("\r\n") or " ").encode("utf-8", errors="replace")
+    pieces, start = [], 0
+    while start < len(data):
+        end = min(start + _MAX_EVENT_BYTES, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # do not cut a character in two
+            end -= 1
+        pieces.append(data[start:end].decode("utf-8"))
+        start = end
+    return [{"timestamp": timestamp, "message": piece} for piece in pieces]
+
+
+def batches_of(events: list[dict]) -> list[list[dict]]:
+    """Consecutive batches within PutLogEvents' limits of count and size."""
+    batches, current, size = [], [], 0
+    for event in events:
+        cost = len(event["message"].encode("utf-8")) + _EVENT_OVERHEAD
+        if current and (len(current) >= _MAX_BATCH or size + cost > _MAX_BATCH_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(event)
+        size += cost
+    if current:
+        batches.append(current)
+    return batches
 
 
 def ensure_log_stream(logs_client, group: str, stream: str) -> None:
@@ -54,9 +87,9 @@ class LogShipper:
             self._created.add((group, stream))
 
     def ship(self, group: str, stream: str, line: str) -> None:
-        event = {"timestamp": int(time.time() * 1000), "message": line.rstrip("\r\n")[:_MAX_EVENT_CHARS]}
+        events = events_of(line, int(time.time() * 1000))
         with self._lock:
-            self._pending[(group, stream)].append(event)
+            self._pending[(group, stream)].extend(events)
 
     def flush(self) -> None:
         """Send what is pending now (a job calls it before its status moves on)."""
@@ -64,14 +97,19 @@ class LogShipper:
             with self._lock:
                 batches, self._pending = self._pending, collections.defaultdict(list)
             for (group, stream), events in batches.items():
+                sent = 0
                 try:
                     self._ensure(group, stream)
-                    for start in range(0, len(events), _MAX_BATCH):
-                        self.logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                                 logEvents=events[start:start + _MAX_BATCH])
+                    for batch in batches_of(events):
+                        self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+                        sent += len(batch)
                 except Exception as err:  # the server may be going down; no job may die of its logs
+                    with self._lock:  # what was not sent goes first at the next flush, in order
+                        self._pending[(group, stream)][:0] = events[sent:]
+                    self._created.discard((group, stream))  # someone may have deleted it: make it again
                     if not self._closed.is_set():
-                        log.warning("could not write %d log events to %s/%s: %s", len(events), group, stream, err)
+                        log.warning("could not write %d log events to %s/%s (trying again): %s",
+                                    len(events) - sent, group, stream, err)
 
     def _run(self) -> None:
         while not self._closed.wait(self.interval):
