@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from labcloud.core.constants import DEFAULT_BUCKET
 from labcloud.platform.ports import free_port
 
 SCRIPT = """\
@@ -76,7 +75,7 @@ def main() -> None:
 
         labcloud.start(quiet=True)  # as a notebook does: plain sessions then wait promptly too
         sessions = {"labcloud.session()": labcloud.session(),
-                    "sagemaker.Session()": sagemaker.Session(default_bucket=DEFAULT_BUCKET)}
+                    "sagemaker.Session()": sagemaker.Session()}
         fitted = {kind: [] for kind in sessions}
         deployed = {kind: [] for kind in sessions}
         for kind, session in sessions.items():

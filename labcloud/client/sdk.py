@@ -11,7 +11,9 @@ the same (one the learner builds with `sagemaker.Session()`, the ones estimators
 and PipelineSession build for themselves), so AWS's own examples wait no longer than the labs. It patches
 the waiting and log-tailing methods of `sagemaker.Session` and pipeline executions' `wait()`: each asks
 whether its session's SageMaker endpoint is labcloud's, and leaves a session bound to AWS exactly as the
-SDK made it. LABCLOUD_PROMPT_WAITERS=0 turns the patching off (LabSession stays prompt).
+SDK made it. It also points the SDK's STS calls (it names AWS's STS host itself) at labcloud when this
+process's AWS endpoint is labcloud's, so a plain `sagemaker.Session()` finds its account and default
+bucket offline. LABCLOUD_PROMPT_WAITERS=0 turns the patching off (LabSession stays prompt).
 
 One more thing the SDK does slowly: with a defaults config file (labcloud uses one to opt out of
 telemetry, which would otherwise call an AWS host on every SDK call), it validates the JSON schema of
@@ -113,9 +115,27 @@ def _pipeline_wait(original):
     return wait
 
 
+def _sts_endpoint(original):
+    def endpoint(region):
+        default = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
+        if default and default in labcloud_urls():
+            return default  # this process's AWS is labcloud: so is its STS
+        return original(region)
+
+    functools.update_wrapper(endpoint, original)
+    endpoint.labcloud_sdk_method = original
+    return endpoint
+
+
 def install() -> None:
-    """Make every SDK v2 session bound to labcloud wait and tail logs promptly (idempotent)."""
+    """Make every SDK v2 session bound to labcloud wait and tail logs promptly, and reach labcloud's STS
+    (idempotent)."""
     from sagemaker.workflow.pipeline import _PipelineExecution
+
+    # The SDK asks STS for the account (default_bucket(), ...) at an endpoint_url of its own, which
+    # AWS_ENDPOINT_URL does not override: without this a plain Session() calls AWS and fails offline.
+    if not hasattr(sm_session.sts_regional_endpoint, "labcloud_sdk_method"):
+        sm_session.sts_regional_endpoint = _sts_endpoint(sm_session.sts_regional_endpoint)
 
     for name in _SDK:
         if not hasattr(getattr(sagemaker.Session, name), "labcloud_sdk_method"):
@@ -130,6 +150,8 @@ def uninstall() -> None:
 
     for name, method in _SDK.items():
         setattr(sagemaker.Session, name, method)
+    sm_session.sts_regional_endpoint = getattr(sm_session.sts_regional_endpoint, "labcloud_sdk_method",
+                                               sm_session.sts_regional_endpoint)
     _PipelineExecution.wait = getattr(_PipelineExecution.wait, "labcloud_sdk_method", _PipelineExecution.wait)
 
 

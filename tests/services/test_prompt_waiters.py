@@ -40,11 +40,7 @@ def plain_sessions(labcloud_server):
 def plain_session():
     import sagemaker
 
-    from labcloud.core.constants import DEFAULT_BUCKET
-
-    # What AWS's examples write. The default bucket is named because the SDK asks STS for the account at
-    # an address of its own choosing rather than the configured endpoint (the fidelity issue's to solve).
-    return sagemaker.Session(default_bucket=DEFAULT_BUCKET)
+    return sagemaker.Session()  # what AWS's examples write
 
 
 def test_fit_on_a_plain_session_returns_within_a_second_of_the_script_end(plain_sessions, tmp_path, capsys):
@@ -52,15 +48,15 @@ def test_fit_on_a_plain_session_returns_within_a_second_of_the_script_end(plain_
 
     (tmp_path / "train.py").write_text(SCRIPT)
     estimator = SKLearn(entry_point="train.py", source_dir=str(tmp_path), role=labcloud.ROLE_ARN,
-                        instance_count=1, instance_type="ml.m5.large", framework_version="1.2-1",
-                        sagemaker_session=plain_session())
-    estimator.fit()
+                        instance_count=1, instance_type="ml.m5.large", framework_version="1.2-1")
+    estimator.fit()  # no session given: the estimator makes its own, as in AWS's examples
     returned = time.time()
     printed = capsys.readouterr().out
     ended = float(re.search(r"SCRIPT ENDS (\d+\.\d+)", printed).group(1))
     assert returned - ended < 1.0, f"fit() returned {returned - ended:.2f} s after the script ended"
     assert all(f"line {i}" in printed for i in range(5))  # the log in full
     assert "Training seconds:" in printed
+    assert plain_session().default_bucket() == "sagemaker-us-east-1-123456789012"  # STS answered offline
 
 
 def test_deploy_of_a_two_container_pipeline_on_a_plain_session_takes_under_two_seconds(plain_sessions, tmp_path):
@@ -146,9 +142,7 @@ def test_a_pipeline_executions_wait_on_a_plain_pipeline_session_returns_promptly
     from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-    from labcloud.core.constants import DEFAULT_BUCKET
-
-    session = PipelineSession(default_bucket=DEFAULT_BUCKET)
+    session = PipelineSession()
     value = ParameterInteger(name="Value", default_value=1)
     check = ConditionStep(name="Check", conditions=[ConditionEquals(left=value, right=1)], if_steps=[], else_steps=[])
     pipeline = Pipeline(name="prompt-wait", parameters=[value], steps=[check], sagemaker_session=session)
