@@ -88,6 +88,9 @@ def test_failing_script_fails_the_job_with_its_last_error_lines(sagemaker_sessio
     description = estimator.latest_training_job.describe()
     assert description["TrainingJobStatus"] == description["SecondaryStatus"] == "Failed"
     assert description["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError:\nExitCode 1")
+    # Required by botocore's model, read by the SDK (estimator.model_data) even for a failed job.
+    assert description["ModelArtifacts"]["S3ModelArtifacts"].endswith(
+        f"/{description['TrainingJobName']}/output/model.tar.gz")
 
 
 def test_spot_needs_max_wait_at_least_max_runtime(sm, s3):

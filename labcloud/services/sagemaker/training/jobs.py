@@ -83,6 +83,12 @@ def new_description(params: dict, arn: str, spec: dict, stopping: dict) -> dict:
     return job
 
 
+def expected_model_uri(job: dict) -> str:
+    """<S3OutputPath>/<job>/output/model.tar.gz, as SageMaker names a job's model."""
+    return "/".join([job["OutputDataConfig"]["S3OutputPath"].rstrip("/"), job["TrainingJobName"], "output",
+                     "model.tar.gz"])
+
+
 class TrainingJobs(ResourceFamily):
     def __init__(self, ctx, store):
         super().__init__(ctx, store)
@@ -200,6 +206,9 @@ class TrainingJobs(ResourceFamily):
             job["TrainingEndTime"] = now
             if failure:
                 job["FailureReason"] = failure
+            # A member botocore's model requires (the SDK reads it even for a failed job): where the model
+            # goes, whether or not the job got there.
+            job.setdefault("ModelArtifacts", {"S3ModelArtifacts": expected_model_uri(job)})
             training = max(1, math.ceil(record.run.container_seconds))
             job["TrainingTimeInSeconds"] = training
             job["BillableTimeInSeconds"] = (max(1, math.ceil(training * self.ctx.settings.spot_price_ratio))
