@@ -75,3 +75,41 @@ def test_user_handlers_take_precedence(model_dir):
     chain = HandlerChain(str(model_dir), "sklearn", "inference.py", str(model_dir / "code"))
     with pytest.raises(ValueError, match="sentinel"):
         chain(b"-999,1,1\n1,1,1", "text/csv", "text/csv")
+
+
+def test_bodies_reach_input_fn_as_the_framework_containers_pass_them(tmp_path):
+    (tmp_path / "kinds.py").write_text(textwrap.dedent('''
+        def model_fn(model_dir):
+            return None
+
+        def input_fn(body, content_type):
+            return type(body).__name__
+
+        def predict_fn(data, model):
+            return data
+
+        def output_fn(prediction, accept):
+            return prediction, "text/plain"
+    '''))
+    chain = HandlerChain(str(tmp_path), "sklearn", "kinds.py", str(tmp_path))
+    assert chain(b"1,2", "text/csv", None)[0] == b"str"
+    assert chain(b"[1]", "application/json", None)[0] == b"str"
+    assert chain(b"1 1:0.5", "text/libsvm", None)[0] == b"bytes"
+    assert chain(b"hello", "text/plain", None)[0] == b"bytes"
+
+
+def test_a_response_object_is_unwrapped_not_stringified(tmp_path):
+    (tmp_path / "responds.py").write_text(textwrap.dedent('''
+        from werkzeug.wrappers import Response
+
+        def model_fn(model_dir):
+            return None
+
+        def transform_fn(model, body, content_type, accept):
+            if body == "pair":
+                return Response("1.5\\n2.5\\n", mimetype="text/csv"), "application/json"
+            return Response("1.5\\n2.5\\n", mimetype="text/csv")
+    '''))
+    chain = HandlerChain(str(tmp_path), "sklearn", "responds.py", str(tmp_path))
+    assert chain(b"x", "text/csv", None) == (b"1.5\n2.5\n", "text/csv")
+    assert chain(b"pair", "text/csv", None) == (b"1.5\n2.5\n", "text/csv")

@@ -27,6 +27,9 @@ JSON = "application/json"
 NPY = "application/x-npy"
 LIBSVM = "text/libsvm"
 TEXT_TYPES = (CSV, JSON, LIBSVM, "text/plain")
+# What the framework containers hand to input_fn as text (their UTF-8 types); every other body, text/libsvm
+# and text/plain included, arrives as the bytes that were sent.
+DECODED_FOR_HANDLERS = (CSV, JSON)
 SUPPORTED = (CSV, JSON, NPY)
 
 
@@ -259,7 +262,7 @@ class HandlerChain:
         # The handlers get the header as sent ("text/csv; charset=utf-8"), as the framework containers pass
         # it; a request without one is JSON, the containers' default.
         content_type = content_type or JSON
-        if media_type(content_type) in TEXT_TYPES:
+        if media_type(content_type) in DECODED_FOR_HANDLERS:
             body = body.decode("utf-8")
         if self.output_fn is None:
             accept = pick_accept(accept, self.default_accept)
@@ -273,11 +276,23 @@ class HandlerChain:
         return _as_response(result, accept)
 
 
+def _unwrap(result, content_type: str) -> tuple[object, str]:
+    """A response object (the toolkits' worker Response, any Flask/Werkzeug response): its body and type,
+    never its repr."""
+    get_data = getattr(result, "get_data", None)
+    if callable(get_data):
+        return get_data(), getattr(result, "mimetype", None) or getattr(result, "content_type", None) or content_type
+    return result, content_type
+
+
 def _as_response(result, accept: str) -> tuple[bytes, str]:
-    """A handler may return body, or (body, content_type); the body may be str, bytes or a list of them."""
+    """A handler may return body, (body, content_type) or a response object; the body may be str, bytes or a
+    list of them."""
     content_type = accept
+    result, content_type = _unwrap(result, content_type)
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
         result, content_type = result
+        result, content_type = _unwrap(result, content_type)
     if isinstance(result, (list, tuple)) and result and isinstance(result[0], (str, bytes)):
         result = (b"" if isinstance(result[0], bytes) else "").join(result)
     if isinstance(result, str):
