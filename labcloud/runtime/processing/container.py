@@ -11,7 +11,8 @@ A job's folder (`<work dir>/processing-jobs/<job>/`) is what the container sees 
 The command is `docker run --entrypoint`'s: the ContainerEntrypoint, then the ContainerArguments; a custom
 image registered without an entrypoint runs its registered command with the arguments. The framework
 images' Python is the server's: an entrypoint that starts with python/python3 runs sys.executable, and
-`python`/`python3` on the PATH (for scripts such as the SDK's runproc.sh) are shims to it.
+`python`/`python3` on the PATH (for scripts such as the SDK's runproc.sh) are shims to it
+(labcloud/runtime/shims.py).
 """
 
 from __future__ import annotations
@@ -122,41 +123,6 @@ def command(layout: ContainerLayout, image: ImageCommand, app: dict) -> list[str
     if layout.seen != OPT_ML:  # no private /opt/ml: literal paths in the command point at the job folder
         argv = [str(host_path(layout, a)) if a == OPT_ML or a.startswith(OPT_ML + "/") else a for a in argv]
     return argv
-
-
-_PIP_NOTE = ("labcloud: pip does not install or remove packages in processing jobs (labcloud runs offline); "
-             "the job uses the packages installed beside labcloud.")
-# `pip install|uninstall ...` and `python -m pip install|uninstall ...` (what the SDK's runproc.sh runs for
-# a requirements.txt) say so and succeed; every other command runs this Python.
-_PYTHON_SHIM = """#!/bin/sh
-case "$1 $2 $3" in "-m pip install"|"-m pip uninstall"|"-m pip3 install"|"-m pip3 uninstall")
-  echo "{note}" >&2; exit 0;;
-esac
-exec "{python}" "$@"
-"""
-_PIP_SHIM = """#!/bin/sh
-case "$1" in install|uninstall) echo "{note}" >&2; exit 0;; esac
-exec "{python}" -m pip "$@"
-"""
-
-
-def command_shims(folder: Path) -> Path:
-    """A folder for the front of a processing container's PATH: `python`, `python3`, `pip` and `pip3` run
-    this Python (the framework images' scripts call them by name), and installing packages is skipped with a
-    note, so a source folder with a requirements.txt still runs offline."""
-    folder.mkdir(parents=True, exist_ok=True)
-    scripts = {}
-    for names, template in ((("python", "python3"), _PYTHON_SHIM), (("pip", "pip3"), _PIP_SHIM)):
-        for name in names:
-            scripts[name] = template.format(note=_PIP_NOTE, python=sys.executable)
-    for name, text in scripts.items():
-        shim = folder / name
-        if not shim.is_file() or shim.read_text() != text:
-            tmp = folder / f".{name}.{os.getpid()}.tmp"
-            tmp.write_text(text)
-            tmp.chmod(0o755)
-            os.replace(tmp, shim)  # atomic: a job starting meanwhile sees the old shim or the new one
-    return folder
 
 
 def environment(job: dict, image: ImageCommand, endpoint_url: str, shims: Path) -> dict[str, str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from labcloud.core.constants import failure_reason
 from labcloud.platform import processes
 from labcloud.platform.background import Worker
+from labcloud.runtime import shims
 from labcloud.runtime.images import resolve
 from labcloud.runtime.processing import container
 from labcloud.runtime.s3_transfer import UnsafeKeyError
@@ -115,7 +116,7 @@ class ProcessingWorker(Worker):
         self.family.mark_started(self.name)
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         env = container.environment(self.job, image, self.ctx.endpoint_url,
-                                    container.command_shims(Path(self.ctx.work_dir) / "processing-shims"))
+                                    shims.command_shims(Path(self.ctx.work_dir) / "processing-shims"))
         stopped, exit_code = self._run_container(layout, argv, env, tail)
         try:
             exit_message = container.exit_message(layout)
