@@ -15,7 +15,17 @@ import sys
 from labcloud.core import settings
 
 
+_armed = False
+
+
+def armed() -> bool:
+    return _armed
+
+
 def _install() -> None:
+    loading = sys.modules.get("labcloud.client.sdk")
+    if loading is not None and not hasattr(loading, "install"):
+        return  # labcloud.client.sdk is importing the SDK right now: it installs itself when it is done
     from labcloud.client import sdk
 
     sdk.install()
@@ -41,8 +51,10 @@ class _AfterSageMakerImport(importlib.abc.MetaPathFinder):
 
 
 def arm() -> None:
+    global _armed
     if not settings.read("LABCLOUD_PROMPT_WAITERS"):
         return
+    _armed = True
     if "sagemaker" in sys.modules:
         _install()
     elif not any(isinstance(f, _AfterSageMakerImport) for f in sys.meta_path):

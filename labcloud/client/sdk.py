@@ -34,6 +34,7 @@ import sagemaker.utils
 from sagemaker import session as sm_session
 from sagemaker.utils import secondary_training_status_changed, secondary_training_status_message
 
+from labcloud.client import prompt_waiters
 from labcloud.client.embedded import start
 from labcloud.client.environment import labcloud_urls
 from labcloud.core.constants import DEFAULT_BUCKET, REGION
@@ -239,3 +240,7 @@ def session(**kwargs) -> LabSession:
     lab_session = LabSession(boto_session=boto_session, **kwargs)
     lab_session.default_bucket()  # creates it if it does not exist
     return lab_session
+
+
+if prompt_waiters.armed():  # labcloud.start() ran before this module imported the SDK
+    install()

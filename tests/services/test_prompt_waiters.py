@@ -122,17 +122,20 @@ def test_a_session_bound_to_aws_keeps_the_sdks_own_waiting(plain_sessions, monke
 
 
 def test_the_sdk_imported_after_start_is_patched_and_the_setting_turns_it_off(labcloud_server):
-    code = textwrap.dedent("""
-        import labcloud
-        labcloud.start(quiet=True)
-        import sagemaker
-        print(hasattr(sagemaker.Session.wait_for_job, "labcloud_sdk_method"))
-        """)
-    for value, expected in (("1", "True"), ("0", "False")):
+    first = {"the SDK": "import sagemaker", "labcloud.session()": "labcloud.session()"}
+    for how, value, expected in (("the SDK", "1", "True"), ("labcloud.session()", "1", "True"),
+                                 ("the SDK", "0", "False")):
+        code = textwrap.dedent(f"""
+            import labcloud
+            labcloud.start(quiet=True)
+            {first[how]}
+            import sagemaker
+            print(hasattr(sagemaker.Session.wait_for_job, "labcloud_sdk_method"))
+            """)
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                                 env={**__import__("os").environ, "LABCLOUD_PROMPT_WAITERS": value})
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip().splitlines()[-1] == expected
+        assert result.returncode == 0, f"{how}: {result.stderr}"
+        assert result.stdout.strip().splitlines()[-1] == expected, how
 
 
 def test_a_pipeline_executions_wait_on_a_plain_pipeline_session_returns_promptly(plain_sessions):
