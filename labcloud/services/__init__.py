@@ -8,4 +8,5 @@ SERVICES = [
     "labcloud.services.moto:SERVICE",  # S3, Logs, IAM, STS, EventBridge, ...: what no other service claims
     "labcloud.services.sagemaker:SERVICE",
     "labcloud.services.sagemaker_runtime:SERVICE",
+    "labcloud.services.codepipeline:SERVICE",
 ]
