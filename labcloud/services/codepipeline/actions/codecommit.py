@@ -33,7 +33,8 @@ def _check(declaration: dict) -> None:
     poll = str(configuration.get("PollForSourceChanges", "false")).lower()
     if poll not in ("true", "false"):
         raise InvalidActionDeclarationException(
-            f"Action '{action}': PollForSourceChanges must be true or false, not {configuration['PollForSourceChanges']}.")
+            f"Action '{action}': PollForSourceChanges must be true or false, not "
+            f"{configuration['PollForSourceChanges']}.")
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:

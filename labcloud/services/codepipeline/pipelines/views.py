@@ -85,7 +85,8 @@ def _entity_url(action: dict, region: str) -> str | None:
     type_id, configuration = action["actionTypeId"], action.get("configuration") or {}
     console = f"https://{region}.console.aws.amazon.com"
     if type_id["provider"] == "CodeCommit":
-        return f"{console}/codesuite/codecommit/repositories/{configuration.get('RepositoryName')}/browse?region={region}"
+        repository = configuration.get("RepositoryName")
+        return f"{console}/codesuite/codecommit/repositories/{repository}/browse?region={region}"
     if type_id["provider"] == "CodeBuild":
         return f"{console}/codebuild/home?region={region}#/projects/{configuration.get('ProjectName')}/view"
     if type_id["provider"] == "Manual":
