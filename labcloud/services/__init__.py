@@ -8,5 +8,6 @@ SERVICES = [
     "labcloud.services.moto:SERVICE",  # S3, Logs, IAM, STS, EventBridge, ...: what no other service claims
     "labcloud.services.sagemaker:SERVICE",
     "labcloud.services.sagemaker_runtime:SERVICE",
+    "labcloud.services.servicecatalog:SERVICE",
     "labcloud.services.codepipeline:SERVICE",
 ]

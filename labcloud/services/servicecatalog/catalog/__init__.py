@@ -1,0 +1,1 @@
+"""The catalog: the SageMaker project templates labcloud ships, as Service Catalog products (read-only)."""
