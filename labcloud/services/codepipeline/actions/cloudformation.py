@@ -59,8 +59,10 @@ def _engine():
     try:
         from labcloud.runtime import stacks
     except ImportError:
+        stacks = None
+    if not hasattr(stacks, "deploy"):
         raise ActionFailed("labcloud's stacks engine (labcloud.runtime.stacks) is not installed, so CloudFormation "
-                           "actions cannot run.") from None
+                           "actions cannot run.")
     return stacks
 
 
