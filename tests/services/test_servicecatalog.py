@@ -335,10 +335,8 @@ def test_health_and_status_list_the_catalog(labcloud_server):
 
 # --- handing the ids to SageMaker --------------------------------------------------------------------
 
-def test_the_ids_create_a_sagemaker_project(sc, sm, protocol):
-    if protocol == "cbor":
-        pytest.skip("the SageMaker side is the same for either protocol: once is enough")
-    product_id, artifact_id = find_mlops(sc)
+def test_the_ids_create_a_sagemaker_project(labcloud_server, sm):
+    product_id, artifact_id = find_mlops(boto3.client("servicecatalog"))
     details = {"ProductId": product_id, "ProvisioningArtifactId": artifact_id}
     try:
         created = sm.create_project(ProjectName="sc-demo", ServiceCatalogProvisioningDetails=details)
