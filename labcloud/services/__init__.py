@@ -8,6 +8,7 @@ SERVICES = [
     "labcloud.services.moto:SERVICE",  # S3, Logs, IAM, STS, EventBridge, ...: what no other service claims
     "labcloud.services.sagemaker:SERVICE",
     "labcloud.services.sagemaker_runtime:SERVICE",
+    "labcloud.services.codecommit:SERVICE",
     "labcloud.services.servicecatalog:SERVICE",
     "labcloud.services.codepipeline:SERVICE",
 ]

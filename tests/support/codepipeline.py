@@ -68,6 +68,7 @@ class Script:
         self.delay: dict[str, float] = {}
         self.gates: dict[str, threading.Event] = {}
         self.jobs: dict[str, list[ActionJob]] = {}
+        self.revision: str | None = None  # the commit source actions fetch (default: commit-<n>)
 
     def hold(self, *names: str) -> None:
         for name in names:
@@ -96,7 +97,7 @@ class Script:
                 return ActionResult.failed(self.fail[name])
             revision = None
             if job.action["actionTypeId"]["category"] == "Source":
-                revision = {"revisionId": f"commit-{len(self.started)}", "revisionSummary": "a commit"}
+                revision = {"revisionId": self.revision or f"commit-{len(self.started)}", "revisionSummary": "a commit"}
             for location in job.outputs.values():
                 assert location["key"].startswith(job.pipeline[:20] + "/")
             return ActionResult(SUCCEEDED, summary=f"{name} done", revision=revision,

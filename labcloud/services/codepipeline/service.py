@@ -5,6 +5,7 @@ executions really run.
     executions  Executions  (pipelines/executions.py)  executions, each in a worker (executor.py), through
                                                        the stage gate (gate.py), with CodePipeline's events
     triggers    Triggers    (pipelines/triggers.py)    EventBridge rules that target a pipeline start it
+    poller      SourcePoller (pipelines/polling.py)    CodeCommit sources with PollForSourceChanges
     actions     PROVIDERS   (actions/)                 Source/CodeCommit, Build|Test/CodeBuild,
                                                        Deploy/CloudFormation, Approval/Manual
     stacks      StackRecords (actions/stack_records.py) what CloudFormation actions deployed
@@ -23,6 +24,7 @@ from labcloud.services.codepipeline.actions.stack_records import StackRecords
 from labcloud.services.codepipeline.operations import OPERATIONS
 from labcloud.services.codepipeline.pipelines.executions import Executions
 from labcloud.services.codepipeline.pipelines.pipelines import Pipelines
+from labcloud.services.codepipeline.pipelines.polling import SourcePoller
 from labcloud.services.codepipeline.pipelines.triggers import Triggers
 
 
@@ -36,6 +38,7 @@ class CodePipelineService(JsonService):
         runners = {type_id: provider.run for type_id, provider in PROVIDERS.items()}
         self.executions = Executions(ctx, self.store, self.pipelines, runners, self.stacks)
         self.triggers = Triggers(ctx, self.pipelines.by_arn, self.executions.begin)
+        self.poller = SourcePoller(ctx, self.pipelines, self.executions)
         self.operations = {operation: getattr(getattr(self, family), method)
                            for operation, (family, method) in
                            ((op, target.split(".")) for op, target in OPERATIONS.items())}
@@ -46,8 +49,10 @@ class CodePipelineService(JsonService):
         self.pipelines.start()
         self.executions.start()
         self.triggers.start()
+        self.poller.start()
 
     def shutdown(self) -> None:
+        self.poller.shutdown()
         self.triggers.shutdown()
         self.executions.shutdown()
 

@@ -478,7 +478,7 @@ class Executions:
             execution = self._get(params["pipelineName"], params["pipelineExecutionId"])
             return {"pipelineExecution": views.execution_detail(copy.deepcopy(execution))}
 
-    def _of(self, name: str) -> list[Execution]:
+    def newest_first(self, name: str) -> list[Execution]:
         """The pipeline's executions, newest first (copies)."""
         with self.lock:
             found = [copy.deepcopy(e) for e in self.executions.values() if e.pipeline == name]
@@ -487,7 +487,7 @@ class Executions:
     def list_pipeline_executions(self, params: dict) -> dict:
         name = params["pipelineName"]
         self.pipelines.get(name)
-        executions = self._of(name)
+        executions = self.newest_first(name)
         wanted = ((params.get("filter") or {}).get("succeededInStage") or {}).get("stageName")
         if wanted:
             executions = [e for e in executions if wanted in e.stages and e.stages[wanted].status == "Succeeded"]
@@ -500,7 +500,7 @@ class Executions:
     def list_action_executions(self, params: dict) -> dict:
         name = params["pipelineName"]
         self.pipelines.get(name)
-        executions = self._of(name)
+        executions = self.newest_first(name)
         wanted = (params.get("filter") or {}).get("pipelineExecutionId")
         if wanted:
             executions = [e for e in executions if e.execution_id == wanted]
@@ -518,7 +518,7 @@ class Executions:
 
     def get_pipeline_state(self, params: dict) -> dict:
         pipeline = self.pipelines.get(params["name"])
-        executions = self._of(pipeline.name)
+        executions = self.newest_first(pipeline.name)
         with self.lock:
             waiting = {s["name"]: self.gate.waiting_for(pipeline.name, s["name"])
                        for s in pipeline.declaration["stages"]}
