@@ -312,3 +312,22 @@ def test_after_a_restart_an_approval_keeps_waiting_and_a_running_build_fails(tmp
         assert script2.started == ["Check"]  # nothing ran twice
     finally:
         again.shutting_down.set()
+
+
+def test_an_execution_stopped_while_it_waits_at_a_stage_never_enters_it(ctx, script):
+    pipelines, executions = family(ctx, script)
+    script.hold("Compile")
+    pipelines.create_pipeline({"pipeline": three_stages("queue")})
+    first = first_execution(executions, "queue")
+    wait_for(lambda: "Compile" in script.started, what="the first build")
+    second = executions.start_pipeline_execution({"name": "queue"})["pipelineExecutionId"]
+    wait_for(lambda: executions.get_pipeline_state({"name": "queue"})["stageStates"][1].get("inboundExecution"),
+             what="the second execution to wait at Build")
+    executions.stop_pipeline_execution({"pipelineName": "queue", "pipelineExecutionId": second, "abandon": False})
+    assert settled(executions, "queue", second) == "Stopped"
+    script.release("Compile")
+    approval_token(executions, "queue")
+    assert script.started.count("Compile") == 1
+    build = executions.get_pipeline_state({"name": "queue"})["stageStates"][1]
+    assert build["latestExecution"]["pipelineExecutionId"] == first and "inboundExecution" not in build
+    assert execution_status(executions, "queue", first) == "InProgress"

@@ -212,11 +212,13 @@ class Executions:
             self._save(execution)
 
     def try_enter(self, execution_id: str, stage: str) -> str:
-        """'entered', 'waiting', or why it never will: 'superseded', 'ended' (stopped, deleted)."""
+        """'entered', 'waiting', or why it never will: 'superseded', 'stopping', 'ended' (deleted, ended)."""
         with self.lock:
             execution = self.executions.get(execution_id)
             if execution is None or execution.status not in ACTIVE:
                 return "superseded" if execution is not None and execution.status == "Superseded" else "ended"
+            if execution.status == "Stopping":
+                return "stopping"
             mode = execution.execution_mode
             if not self.gate.is_waiting(execution.pipeline, stage, execution_id, mode):
                 return "superseded"
@@ -353,6 +355,9 @@ class Executions:
 
     def _end_stopped(self, execution: Execution) -> None:
         """A Stopping execution ends: what still runs is abandoned, its stage Stopped."""
+        if execution.status == "InProgress":
+            EXECUTION.check("InProgress", "Stopping")
+            execution.status = "Stopping"
         stage = execution.stages.get(execution.current_stage or "")
         if stage is not None and not execution.waiting:
             for runs in stage.actions.values():
@@ -549,11 +554,15 @@ class Executions:
                     f"The approval action {action} in stage {stage} of pipeline {name} has already been "
                     f"{'approved' if matching[0][1].status == SUCCEEDED else 'answered'}; there is nothing to "
                     f"approve or reject with that token.")
-            if not matching or not waiting or matching[0] not in waiting:
+            if not matching:
                 detail = ("no approval is waiting there now" if not waiting else
                           "it is not the token of the approval waiting there; GetPipelineState shows the current one")
                 raise InvalidApprovalTokenException(f"The approval token {token} is not valid: {detail}.")
             execution, run = matching[0]
+            if not any(r is run for _, r in waiting):
+                raise InvalidApprovalTokenException(f"The approval token {token} is not valid: it is not the token of "
+                                                    f"the approval waiting there; GetPipelineState shows the current "
+                                                    f"one.")
             now = utc_now()
             run.decision = {"status": result["status"], "summary": result.get("summary") or "", "approvedAt": now}
             run.updated_by = self.caller

@@ -95,6 +95,8 @@ class ExecutionWorker(Worker):
                 return Outcome.SUPERSEDED
             if state == "ended":
                 return Outcome.ENDED
+            if state == "stopping":
+                return self._end(Outcome.STOPPED)
             if self.ctx.shutting_down.is_set():
                 return Outcome.SHUT_DOWN
             if self.stop_requested.is_set():
