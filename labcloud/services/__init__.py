@@ -9,6 +9,7 @@ SERVICES = [
     "labcloud.services.sagemaker:SERVICE",
     "labcloud.services.sagemaker_runtime:SERVICE",
     "labcloud.services.codecommit:SERVICE",
+    "labcloud.services.codebuild:SERVICE",
     "labcloud.services.servicecatalog:SERVICE",
     "labcloud.services.codepipeline:SERVICE",
 ]
