@@ -4,11 +4,13 @@ pipeline, and, with labcloud's CodeCommit, CodeBuild and stacks engine, a pipeli
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import time
 import uuid
+import zipfile
 
 import boto3
 import pytest
@@ -259,6 +261,7 @@ def git(*args, cwd=None) -> str:
 
 def commit_and_push(work, message: str, files: dict[str, str]) -> None:
     for path, text in files.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_text(text)
     git("add", ".", cwd=work)
     git("commit", "-q", "-m", message, cwd=work)
@@ -311,6 +314,73 @@ def bucket_exists(name: str) -> bool:
         return True
     except ClientError:
         return False
+
+
+def source_repository(tmp_path, prefix: str, files: dict[str, str]) -> tuple[dict, object]:
+    """A CodeCommit repository with a first commit on main, and the learner's clone of it."""
+    repository = boto3.client("codecommit").create_repository(
+        repositoryName=unique(f"{prefix}-repo"))["repositoryMetadata"]
+    work = tmp_path / repository["repositoryName"]
+    git("clone", "-q", repository["cloneUrlHttp"], str(work))
+    git("checkout", "-q", "-b", "main", cwd=work)
+    commit_and_push(work, "The first version", files)
+    return repository, work
+
+
+@requires("codecommit")
+def test_a_git_push_starts_the_pipeline_and_executions_take_turns_at_the_approval(labcloud_server, tmp_path):
+    codepipeline, s3 = boto3.client("codepipeline"), boto3.client("s3")
+    repository, work = source_repository(tmp_path, "turns", {"app.py": "print(1)\n", "docs/readme.md": "hi\n"})
+    pipeline, bucket = unique("turns"), unique("turns-artifacts")
+    s3.create_bucket(Bucket=bucket)
+    rule = push_rule(unique("turns-push"), repository["Arn"], pipeline)
+    codepipeline.create_pipeline(pipeline={
+        "name": pipeline, "roleArn": ROLE, "artifactStore": {"type": "S3", "location": bucket},
+        "stages": [{"name": "Source", "actions": [source_action(repository["repositoryName"])]}, approval_stage()]})
+    [first] = wait(lambda: executions(pipeline), "the first execution")
+    first_token = waiting_token(pipeline, first["pipelineExecutionId"])
+
+    # The source artifact: the commit's files, zipped without .git, under <pipeline[:20]>/<artifact[:10]>/.
+    fetch = codepipeline.list_action_executions(pipelineName=pipeline, filter={
+        "pipelineExecutionId": first["pipelineExecutionId"]})["actionExecutionDetails"]
+    [source_run] = [d for d in fetch if d["actionName"] == "Fetch"]
+    [artifact] = source_run["output"]["outputArtifacts"]
+    location = artifact["s3location"]
+    assert location["bucket"] == bucket and location["key"].startswith(f"{pipeline[:20]}/Src/")
+    body = s3.get_object(Bucket=bucket, Key=location["key"])["Body"].read()
+    names = sorted(n for n in zipfile.ZipFile(io.BytesIO(body)).namelist() if not n.endswith("/"))
+    assert names == ["app.py", "docs/readme.md"]
+    head = git("rev-parse", "HEAD", cwd=work).strip()
+    assert source_run["output"]["executionResult"]["externalExecutionId"] == head
+    assert action_state(pipeline, "Source", "Fetch")["currentRevision"]["revisionId"] == head
+
+    # A push starts a second execution; it fetches, then waits at the approval the first one holds.
+    commit_and_push(work, "Second", {"app.py": "print(2)\n"})
+    second = wait(lambda: (lambda found: found[1] if len(found) > 1 else None)(executions(pipeline)),
+                  "the execution the push starts")
+    assert second["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule}
+    wait(lambda: codepipeline.get_pipeline_state(name=pipeline)["stageStates"][1].get("inboundExecution"),
+         "the second execution to wait at Approve")
+    assert codepipeline.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=second[
+        "pipelineExecutionId"])["pipelineExecution"]["status"] == "InProgress"
+    codepipeline.put_approval_result(pipelineName=pipeline, stageName="Approve", actionName="Review",
+                                     token=first_token, result={"summary": "first is fine", "status": "Approved"})
+    assert settled(pipeline, first["pipelineExecutionId"])["status"] == "Succeeded"
+    second_token = waiting_token(pipeline, second["pipelineExecutionId"])
+    assert second_token != first_token
+    codepipeline.put_approval_result(pipelineName=pipeline, stageName="Approve", actionName="Review",
+                                     token=second_token, result={"summary": "not this", "status": "Rejected"})
+    rejected = settled(pipeline, second["pipelineExecutionId"])
+    assert rejected["status"] == "Failed" and "Rejected: not this" in rejected["statusSummary"]
+    assert rejected["artifactRevisions"][0]["revisionId"] == git("rev-parse", "HEAD", cwd=work).strip()
+    assert rejected["artifactRevisions"][0]["revisionSummary"] == "Second"
+    # A push to another branch starts nothing.
+    git("checkout", "-q", "-b", "feature", cwd=work)
+    (work / "app.py").write_text("print(3)\n")
+    git("commit", "-qam", "Elsewhere", cwd=work)
+    git("push", "-q", "origin", "feature", cwd=work)
+    time.sleep(1.5)
+    assert len(executions(pipeline)) == 2
 
 
 @requires("codecommit", "codebuild", "stacks")
@@ -387,29 +457,42 @@ def test_a_push_builds_waits_for_approval_and_deploys(labcloud_server, tmp_path)
     assert state["stageStates"][2]["latestExecution"]["pipelineExecutionId"] == second["pipelineExecutionId"]
 
 
-@requires("codecommit", "codebuild", "stacks")
+@requires("codecommit", "codebuild")
 def test_after_a_restart_the_approval_still_waits_and_the_interrupted_build_failed(in_process, tmp_path):
     first_server = in_process()
-    waits = ci_cd(tmp_path, "waits")
-    [first] = wait(lambda: executions(waits["pipeline"]), "the first execution")
-    token = waiting_token(waits["pipeline"], first["pipelineExecutionId"])
-    builds = ci_cd(tmp_path, "slow", build_sleep=60)
-    [slow] = wait(lambda: executions(builds["pipeline"]), "the slow pipeline's execution")
-    wait(lambda: action_state(builds["pipeline"], "Build", "Compile").get("latestExecution", {}).get(
-        "externalExecutionId"), "the slow build to start")
+    codepipeline, s3 = boto3.client("codepipeline"), boto3.client("s3")
+    s3.create_bucket(Bucket="restart-artifacts")
+    store = {"type": "S3", "location": "restart-artifacts"}
+    repository, _ = source_repository(tmp_path, "restart", {"buildspec.yml": buildspec("sleep 60")})
+    boto3.client("codebuild").create_project(
+        name="slow", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"}, serviceRole=ROLE,
+        environment={"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_SMALL",
+                     "image": "aws/codebuild/standard:7.0"})
+    codepipeline.create_pipeline(pipeline={"name": "waits", "roleArn": ROLE, "artifactStore": store, "stages": [
+        {"name": "Source", "actions": [source_action(repository["repositoryName"])]}, approval_stage()]})
+    codepipeline.create_pipeline(pipeline={"name": "builds", "roleArn": ROLE, "artifactStore": store, "stages": [
+        {"name": "Source", "actions": [source_action(repository["repositoryName"])]},
+        {"name": "Build", "actions": [{"name": "Compile", "actionTypeId": {
+            "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+            "configuration": {"ProjectName": "slow"}, "inputArtifacts": [{"name": "Src"}]}]}]})
+    [waiting] = wait(lambda: executions("waits"), "the first execution")
+    token = waiting_token("waits", waiting["pipelineExecutionId"])
+    [building] = wait(lambda: executions("builds"), "the build pipeline's execution")
+    wait(lambda: action_state("builds", "Build", "Compile").get("latestExecution", {}).get("externalExecutionId"),
+         "the slow build to start")
 
     first_server.stop()
     in_process()  # labcloud again, on the same state directory
-    assert boto3.client("codepipeline").get_pipeline_execution(
-        pipelineName=waits["pipeline"], pipelineExecutionId=first["pipelineExecutionId"])[
-        "pipelineExecution"]["status"] == "InProgress"
-    assert waiting_token(waits["pipeline"], first["pipelineExecutionId"]) == token
-    interrupted = settled(builds["pipeline"], slow["pipelineExecutionId"])
+    codepipeline = boto3.client("codepipeline")
+    assert codepipeline.get_pipeline_execution(pipelineName="waits", pipelineExecutionId=waiting[
+        "pipelineExecutionId"])["pipelineExecution"]["status"] == "InProgress"
+    assert waiting_token("waits", waiting["pipelineExecutionId"]) == token
+    interrupted = settled("builds", building["pipelineExecutionId"])
     assert interrupted["status"] == "Failed"
-    compile_state = action_state(builds["pipeline"], "Build", "Compile")["latestExecution"]
+    compile_state = action_state("builds", "Build", "Compile")["latestExecution"]
+    assert compile_state["status"] == "Failed"
     assert "labcloud restarted while this action ran" in compile_state["errorDetails"]["message"]
-    boto3.client("codepipeline").put_approval_result(
-        pipelineName=waits["pipeline"], stageName="Approve", actionName="Review", token=token,
-        result={"summary": "after the restart", "status": "Approved"})
-    assert settled(waits["pipeline"], first["pipelineExecutionId"])["status"] == "Succeeded"
-    assert bucket_exists(waits["deployed"])
+    codepipeline.put_approval_result(pipelineName="waits", stageName="Approve", actionName="Review", token=token,
+                                     result={"summary": "after the restart", "status": "Approved"})
+    assert settled("waits", waiting["pipelineExecutionId"])["status"] == "Succeeded"
+    assert action_state("waits", "Approve", "Review")["latestExecution"]["summary"] == "after the restart"
