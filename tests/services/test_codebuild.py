@@ -57,14 +57,14 @@ def phases(build: dict) -> dict[str, dict]:
     return {p["phaseType"]: p for p in build["phases"]}
 
 
-def log_lines(build: dict) -> list[str]:
+def log_lines(build: dict, until: str = "Phase complete: FINALIZING") -> list[str]:
     logs = boto3.client("logs")
     deadline = time.monotonic() + 10
     while True:  # the log shipper sends in batches; the build flushes before it completes
         events = logs.get_log_events(logGroupName=build["logs"]["groupName"],
                                      logStreamName=build["logs"]["streamName"], startFromHead=True)["events"]
         lines = [e["message"] for e in events]
-        if any("Phase complete: FINALIZING" in line for line in lines) or time.monotonic() > deadline:
+        if any(until in line for line in lines) or time.monotonic() > deadline:
             return lines
         time.sleep(0.2)
 
@@ -321,6 +321,29 @@ def test_a_git_repository_source_is_cloned_at_a_branch_or_a_commit(codebuild, re
     assert context["message"].startswith("reference not found for primary source and source version no-such-branch")
 
 
+def test_a_labcloud_codecommit_repository_is_built_from_its_clone_url(codebuild, tmp_path):
+    from tests.support.git import commit_file, git as run_git
+
+    codecommit = boto3.client("codecommit")
+    url = codecommit.create_repository(repositoryName="built-by-codebuild")["repositoryMetadata"]["cloneUrlHttp"]
+    try:
+        work = tmp_path / "clone"
+        run_git("clone", url, str(work))
+        first = commit_file(work, "buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n"
+                                                   "      - cat version.txt 2>/dev/null || echo none\n", "buildspec")
+        latest = commit_file(work, "version.txt", "v2\n", "a version")
+        run_git("push", "origin", "main", cwd=work)
+        create(codebuild, "from-codecommit", {"type": "CODECOMMIT", "location": url})
+        for version, expected, printed in ((None, latest, "v2"), (first, first, "none")):
+            started = codebuild.start_build(projectName="from-codecommit", **({"sourceVersion": version} if version
+                                                                              else {}))
+            build = wait(codebuild, started["build"]["id"])
+            assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+            assert build["resolvedSourceVersion"] == expected and printed in log_lines(build)
+    finally:
+        codecommit.delete_repository(repositoryName="built-by-codebuild")
+
+
 PIPELINE_BUILDSPEC = """
 version: 0.2
 env:
@@ -467,8 +490,14 @@ def test_stop_build_ends_the_command_sigterm_then_sigkill(quick_server, tmp_path
               - trap '' TERM; sleep 30; touch {marker}
           post_build:
             commands: ["echo never"]
-        """))
-    build_id = codebuild.start_build(projectName="stops")["build"]["id"]
+        """), concurrentBuildLimit=1)
+    build_id = codebuild.start_build(projectName="stops", idempotencyToken="once")["build"]["id"]
+    assert codebuild.start_build(projectName="stops", idempotencyToken="once")["build"]["id"] == build_id
+    with pytest.raises(codebuild.exceptions.InvalidInputException):  # the same token, other parameters
+        codebuild.start_build(projectName="stops", idempotencyToken="once", timeoutInMinutesOverride=30)
+    with pytest.raises(codebuild.exceptions.AccountLimitExceededException) as err:
+        codebuild.start_build(projectName="stops")
+    assert "Cannot have more than 1 active builds for the project stops" in str(err.value)
     wait_for_phase(codebuild, build_id, "BUILD")
     time.sleep(0.3)
     asked = time.monotonic()
@@ -544,5 +573,7 @@ def test_a_build_running_when_labcloud_is_killed_ends_fault_at_the_next_start(tm
         build = boto3.client("codebuild").batch_get_builds(ids=[build_id])["builds"][0]
         assert build["buildStatus"] == "FAULT" and build["currentPhase"] == "COMPLETED"
         assert phases(build)["BUILD"]["contexts"][0]["statusCode"] == "LABCLOUD_STOPPED"
+        stopped = "labcloud: labcloud stopped while this build ran"
+        assert any(stopped in line for line in log_lines(build, until=stopped))
     finally:
         assert server.stop() == 0

@@ -22,7 +22,7 @@ from labcloud.platform.background import Workers
 from labcloud.services.codebuild.builds.lifecycle import BUILD, LABCLOUD_STOPPED, PHASE
 from labcloud.services.codebuild.builds.plan import plan
 from labcloud.services.codebuild.builds.records import Build, BuildRun
-from labcloud.services.codebuild.builds.worker import SHUTDOWN_GRACE_SECONDS, BuildWorker
+from labcloud.services.codebuild.builds.worker import SHUTDOWN_GRACE_SECONDS, BuildWorker, container_line
 from labcloud.services.codebuild.exceptions import (AccountLimitExceededException, InvalidInputException,
                                                     ResourceNotFoundException)
 from labcloud.services.codebuild.paging import page
@@ -57,6 +57,9 @@ class Builds:
         self.builds = {i: Build.from_store(r) for i, r in self.store.load_all(KIND).items()}
         for build_id_, build in self.builds.items():
             if build.status == "IN_PROGRESS":  # labcloud died during it (a clean stop ends builds itself)
+                if build.run.log_group:
+                    self.ctx.log_shipper.ship(build.run.log_group, build.run.log_stream,
+                                              container_line(f"labcloud: {LABCLOUD_STOPPED['message']}"))
                 self.end_phase(build_id_, "FAULT", dict(LABCLOUD_STOPPED))
                 self.finish(build_id_, "FAULT")
 

@@ -282,8 +282,12 @@ class BuildWorker(Worker):
         return status
 
     def _run_git(self, argv: list[str], log_output: bool) -> tuple[int, list[str]]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LABCLOUD_")}
-        env["GIT_TERMINAL_PROMPT"] = "0"
+        # CodeBuild's own clone: no prompt (a bad URL fails at once), not the user's git configuration, and
+        # labcloud's endpoint never through a proxy.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LABCLOUD_", "GIT_"))}
+        env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull})
+        for name in ("NO_PROXY", "no_proxy"):
+            env[name] = ",".join(filter(None, [env.get(name), "127.0.0.1", "localhost"]))
         process = subprocess.Popen(argv, cwd=self.folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True,
                                    preexec_fn=processes.die_with_parent)
