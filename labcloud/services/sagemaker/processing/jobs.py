@@ -9,20 +9,17 @@ stops normally ends the job processes and leaves the records in progress, for th
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 from labcloud.core.clock import utc_now
 from labcloud.core.errors import ValidationException
-from labcloud.platform import processes
-from labcloud.platform.background import Workers
 from labcloud.protocols.pagination import list_page
 from labcloud.runtime.images import resolve
 from labcloud.runtime.processing.container import valid_local_path
 from labcloud.services.sagemaker.exceptions import ResourceInUse
-from labcloud.services.sagemaker.family import ResourceFamily
+from labcloud.services.sagemaker.job_family import JobFamily
 from labcloud.services.sagemaker.processing.lifecycle import ACTIVE, PROCESSING_JOB
 from labcloud.services.sagemaker.processing.records import ProcessingJob
-from labcloud.services.sagemaker.processing.worker import SHUTDOWN_GRACE_SECONDS, ProcessingWorker
+from labcloud.services.sagemaker.processing.worker import ProcessingWorker
 
 KIND = "processing-jobs"
 _NOT_COPIED = {"ProcessingJobName", "Tags"}
@@ -85,55 +82,24 @@ def new_description(params: dict, arn: str) -> dict:
     return job
 
 
-class ProcessingJobs(ResourceFamily):
-    def __init__(self, ctx, store):
-        super().__init__(ctx, store)
-        self.jobs: dict[str, ProcessingJob] = {}
-        self.workers = Workers()
+class ProcessingJobs(JobFamily):
+    KIND = KIND
+    RECORD = ProcessingJob
 
     # -- life of the family ----------------------------------------------------------------------------
     def start(self) -> None:
-        self.jobs = {n: ProcessingJob.from_store(r) for n, r in self.store.load_all(KIND).items()}
+        self.load()
         for name, job in self.jobs.items():
             if job.status == "Stopping":
                 self.finish(name, "Stopped")
             elif job.status == "InProgress":
                 self.workers.launch(ProcessingWorker(self, name, restarted=True))
 
-    def shutdown(self) -> None:
-        grace = min(self.ctx.settings.stop_grace_seconds, SHUTDOWN_GRACE_SECONDS)
-        self.workers.shutdown(grace + 15)
-        for worker in self.workers.all():
-            if worker.process is not None and worker.process.poll() is None:
-                processes.terminate_group(worker.process, 0)
-
     def status(self) -> dict:
         with self.lock:
             return {"processing_jobs_in_progress": sorted(n for n, j in self.jobs.items() if j.status in ACTIVE)}
 
     # -- for the worker --------------------------------------------------------------------------------
-    def save(self, name: str) -> None:
-        with self.lock:
-            record = self.jobs[name].to_store()
-        self.store.save(KIND, name, record)
-
-    def job_folder(self, name: str) -> Path:
-        return Path(self.ctx.work_dir) / "processing-jobs" / name
-
-    def snapshot(self, name: str) -> ProcessingJob:
-        with self.lock:
-            return copy.deepcopy(self.jobs[name])
-
-    def update_run(self, name: str, **changes) -> None:
-        """Change labcloud's bookkeeping of the job (RunState fields) and save it."""
-        with self.lock:
-            run = self.jobs[name].run
-            for key, value in changes.items():
-                if not hasattr(run, key):
-                    raise AttributeError(f"RunState has no field {key}")
-                setattr(run, key, value)
-        self.save(name)
-
     def mark_started(self, name: str) -> None:
         with self.lock:
             job = self.jobs[name].description

@@ -20,6 +20,7 @@ from pathlib import Path
 from labcloud.core.constants import failure_reason
 from labcloud.platform import processes
 from labcloud.platform.background import Worker
+from labcloud.services.sagemaker.job_family import SHUTDOWN_GRACE_SECONDS
 from labcloud.runtime import shims
 from labcloud.runtime.images import resolve
 from labcloud.runtime.processing import container
@@ -29,7 +30,6 @@ from labcloud.runtime.training.container import CURRENT_HOST, ContainerLayout, J
 
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 POLL_SECONDS = 0.05
-SHUTDOWN_GRACE_SECONDS = 2.0
 _TAIL_LINES = 12
 
 

@@ -19,21 +19,18 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from pathlib import Path
 
 from labcloud.core.clock import utc_now
 from labcloud.core.errors import ValidationException
-from labcloud.platform import processes
-from labcloud.platform.background import Workers
 from labcloud.protocols.pagination import list_page
 from labcloud.runtime.images import resolve
 from labcloud.runtime.training import isolation
 from labcloud.services.sagemaker.exceptions import ResourceInUse
-from labcloud.services.sagemaker.family import ResourceFamily
+from labcloud.services.sagemaker.job_family import JobFamily
 from labcloud.services.sagemaker.training.lifecycle import MESSAGES, PRIMARY, STOP_TERMINALS, TRAINING_JOB
 from labcloud.services.sagemaker.training.metrics import InvalidMetricRegex, compile_definitions
 from labcloud.services.sagemaker.training.records import TrainingJob
-from labcloud.services.sagemaker.training.worker import SHUTDOWN_GRACE_SECONDS, TrainingWorker
+from labcloud.services.sagemaker.training.worker import TrainingWorker
 
 KIND = "training-jobs"
 DEFAULT_MAX_RUNTIME = 86400
@@ -89,17 +86,15 @@ def expected_model_uri(job: dict) -> str:
                      "model.tar.gz"])
 
 
-class TrainingJobs(ResourceFamily):
-    def __init__(self, ctx, store):
-        super().__init__(ctx, store)
-        self.jobs: dict[str, TrainingJob] = {}
-        self.workers = Workers()
+class TrainingJobs(JobFamily):
+    KIND = KIND
+    RECORD = TrainingJob
 
     # -- life of the family ----------------------------------------------------------------------------
     def start(self) -> None:
         # Pay one-time costs (boto3 clients, the mount probe) now rather than in the first job's Starting.
         threading.Thread(target=self._warm_up, name="training-warm-up", daemon=True).start()
-        self.jobs = {n: TrainingJob.from_store(r) for n, r in self.store.load_all(KIND).items()}
+        self.load()
         for name, job in self.jobs.items():
             if job.status == "Stopping":
                 self.finish(name, job.run.stop_reason or "Stopped")
@@ -115,41 +110,12 @@ class TrainingJobs(ResourceFamily):
         for service in ("s3", "logs", "cloudwatch"):
             self.ctx.client(service)
 
-    def shutdown(self) -> None:
-        grace = min(self.ctx.settings.stop_grace_seconds, SHUTDOWN_GRACE_SECONDS)
-        self.workers.shutdown(grace + 15)
-        for worker in self.workers.all():
-            if worker.process is not None and worker.process.poll() is None:
-                processes.terminate_group(worker.process, 0)
-
     def status(self) -> dict:
         with self.lock:
             return {"training_jobs_in_progress": sorted(n for n, j in self.jobs.items()
                                                         if j.status in ("InProgress", "Stopping"))}
 
     # -- for the worker --------------------------------------------------------------------------------
-    def save(self, name: str) -> None:
-        with self.lock:
-            record = self.jobs[name].to_store()
-        self.store.save(KIND, name, record)
-
-    def job_folder(self, name: str) -> Path:
-        return Path(self.ctx.work_dir) / "training-jobs" / name
-
-    def snapshot(self, name: str) -> TrainingJob:
-        with self.lock:
-            return copy.deepcopy(self.jobs[name])
-
-    def update_run(self, name: str, **changes) -> None:
-        """Change labcloud's bookkeeping of the job (RunState fields) and save it."""
-        with self.lock:
-            run = self.jobs[name].run
-            for key, value in changes.items():
-                if not hasattr(run, key):
-                    raise AttributeError(f"RunState has no field {key}")
-                setattr(run, key, value)
-        self.save(name)
-
     def add_container_seconds(self, name: str, seconds: float) -> None:
         with self.lock:
             self.jobs[name].run.container_seconds += seconds

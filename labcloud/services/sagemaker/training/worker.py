@@ -21,6 +21,7 @@ from pathlib import Path
 from labcloud.core.constants import failure_reason
 from labcloud.platform import processes
 from labcloud.platform.background import Worker
+from labcloud.services.sagemaker.job_family import SHUTDOWN_GRACE_SECONDS
 from labcloud.runtime.images import ImageCommand, resolve
 from labcloud.runtime.s3_transfer import UnsafeKeyError
 from labcloud.runtime.training import checkpoints, container, isolation
@@ -29,7 +30,6 @@ from labcloud.services.sagemaker.training.metrics import PUBLISH_EVERY, MetricSc
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 POLL_SECONDS = 0.05
-SHUTDOWN_GRACE_SECONDS = 2.0
 _TAIL_LINES = 12
 
 
