@@ -5,6 +5,7 @@ the timeout, and records across a restart."""
 from __future__ import annotations
 
 import io
+import json
 import signal
 import subprocess
 import textwrap
@@ -164,7 +165,8 @@ def test_a_build_carries_its_shell_state_across_phases_reaches_labcloud_logs_and
                                              sortOrder="ASCENDING")["ids"] == [build["id"], second["id"]]
     assert {build["id"], second["id"]} <= set(codebuild.list_builds()["ids"])
     found = codebuild.batch_get_builds(ids=[build["arn"], "exports-and-uploads:nope"])
-    assert [b["id"] for b in found["builds"]] == [build["id"]] and found["buildsNotFound"] == ["exports-and-uploads:nope"]
+    assert [b["id"] for b in found["builds"]] == [build["id"]]
+    assert found["buildsNotFound"] == ["exports-and-uploads:nope"]
 
 
 FAILS_IN_BUILD = """
@@ -315,7 +317,8 @@ def test_a_git_repository_source_is_cloned_at_a_branch_or_a_commit(codebuild, re
         content = expected.rsplit("/", 1)[-1]
         assert f"{content} {commit} {version or 'main'}" in log_lines(build)
 
-    build = wait(codebuild, codebuild.start_build(projectName="from-git", sourceVersion="no-such-branch")["build"]["id"])
+    started = codebuild.start_build(projectName="from-git", sourceVersion="no-such-branch")
+    build = wait(codebuild, started["build"]["id"])
     context = phases(build)["DOWNLOAD_SOURCE"]["contexts"][0]
     assert build["buildStatus"] == "FAILED" and context["statusCode"] == "CLIENT_ERROR"
     assert context["message"].startswith("reference not found for primary source and source version no-such-branch")
@@ -397,19 +400,31 @@ def test_a_codepipeline_project_runs_only_with_codepipelines_overrides(codebuild
     assert archive.namelist() == ["template-prod.yml"] and archive.read("template-prod.yml") == b"Stage: prod\n"
 
 
-def test_parameter_store_variables_are_read_from_labclouds_ssm(codebuild):
+def test_parameter_store_and_secrets_manager_variables_are_read_from_labcloud(codebuild):
     boto3.client("ssm").put_parameter(Name="/codebuild-tests/endpoint", Value="staging-endpoint", Type="String")
-    variables = [{"name": "ENDPOINT", "value": "/codebuild-tests/endpoint", "type": "PARAMETER_STORE"}]
+    boto3.client("ssm").put_parameter(Name="/codebuild-tests/stage", Value="staging", Type="SecureString")
+    boto3.client("secretsmanager").create_secret(Name="codebuild-tests-db",
+                                                 SecretString=json.dumps({"user": "ml", "password": "s3cret"}))
+    variables = [{"name": "ENDPOINT", "value": "/codebuild-tests/endpoint", "type": "PARAMETER_STORE"},
+                 {"name": "DB_USER", "value": "codebuild-tests-db:user", "type": "SECRETS_MANAGER"}]
     create(codebuild, "reads-ssm", inline("""
         version: 0.2
         env:
-          exported-variables: [ENDPOINT]
+          parameter-store:
+            STAGE: /codebuild-tests/stage
+          secrets-manager:
+            DB_PASSWORD: codebuild-tests-db:password
+          exported-variables: [ENDPOINT, STAGE, DB_USER, DB_PASSWORD]
         phases:
           build:
             commands: ["test -n \\"$ENDPOINT\\""]
         """), environment={**ENVIRONMENT, "environmentVariables": variables})
     build = wait(codebuild, codebuild.start_build(projectName="reads-ssm")["build"]["id"])
-    assert build["exportedEnvironmentVariables"] == [{"name": "ENDPOINT", "value": "staging-endpoint"}]
+    assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+    assert build["exportedEnvironmentVariables"] == [
+        {"name": "ENDPOINT", "value": "staging-endpoint"}, {"name": "STAGE", "value": "staging"},
+        {"name": "DB_USER", "value": "ml"}, {"name": "DB_PASSWORD", "value": "s3cret"}]
+    assert build["environment"]["environmentVariables"] == variables  # references, not values
     missing = [{"name": "ENDPOINT", "value": "/codebuild-tests/nope", "type": "PARAMETER_STORE"}]
     build = wait(codebuild, codebuild.start_build(projectName="reads-ssm", environmentVariablesOverride=missing)
                  ["build"]["id"])

@@ -163,7 +163,8 @@ class Builds:
             return None
         now = utc_now()
         for build in self.builds.values():
-            if build.run.idempotency_token == token and _seconds(build.description["startTime"], now) < IDEMPOTENCY_SECONDS:
+            recent = _seconds(build.description["startTime"], now) < IDEMPOTENCY_SECONDS
+            if build.run.idempotency_token == token and recent:
                 if build.run.request_digest != digest:
                     raise InvalidInputException(f"Invalid input: the idempotencyToken {token} was used within the "
                                                 f"last 5 minutes with different parameters; use a new token.")
@@ -229,7 +230,8 @@ class Builds:
 
     def _ids(self, params: dict, project: str | None = None) -> list[str]:
         with self.lock:
-            builds = [b.description for b in self.builds.values() if project is None or b.description["projectName"] == project]
+            builds = [b.description for b in self.builds.values()
+                      if project is None or b.description["projectName"] == project]
         builds.sort(key=lambda b: (b["startTime"], b["buildNumber"]),
                     reverse=(params.get("sortOrder") or "DESCENDING") == "DESCENDING")
         return [b["id"] for b in builds]

@@ -2,11 +2,12 @@
 
 From the bottom up: the server's own environment (without labcloud's settings), the client environment
 (boto3, the SageMaker SDK and the AWS CLI in a build reach labcloud, as a notebook's do), `python`/`pip`
-shims first on PATH, the buildspec's env variables, the project's environmentVariables, StartBuild's
-environmentVariablesOverride (CodeBuild's precedence: the start call, then the project, then the
-buildspec), and last CodeBuild's own CODEBUILD_* variables, which a build cannot change. A CODEBUILD_*
-variable CodeBuild leaves unset for the build's source (CODEBUILD_RESOLVED_SOURCE_VERSION of an S3 source)
-may come from the caller: CodePipeline passes its source revision so.
+shims first on PATH and the folder of labcloud's Python next, the buildspec's env variables, the
+project's environmentVariables, StartBuild's environmentVariablesOverride (CodeBuild's precedence: the
+start call, then the project, then the buildspec), and last CodeBuild's own CODEBUILD_* variables, which a
+build cannot change. A CODEBUILD_* variable CodeBuild leaves unset for the build's source
+(CODEBUILD_RESOLVED_SOURCE_VERSION of an S3 source) may come from the caller: CodePipeline can pass its
+source revision so.
 
 PARAMETER_STORE and SECRETS_MANAGER variables are read from labcloud's SSM and Secrets Manager.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from labcloud.client.environment import client_environment
@@ -35,7 +37,8 @@ def base_environment(endpoint_url: str, shims: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES) and k not in _DROPPED}
     env.update(client_environment(endpoint_url))
     env.pop("LABCLOUD_PORT", None)  # a build is a client of labcloud, not a place that starts one
-    env["PATH"] = os.pathsep.join([str(shims), env.get("PATH") or os.defpath])
+    # The shims, then the console scripts installed beside labcloud's Python (the course's tools), then the rest.
+    env["PATH"] = os.pathsep.join([str(shims), os.path.dirname(sys.executable), env.get("PATH") or os.defpath])
     env["PYTHONUNBUFFERED"] = "1"  # a build's Python prints its lines as they come, for the logs
     env["GIT_TERMINAL_PROMPT"] = "0"  # a git command in a build fails rather than waits for a password
     return env

@@ -328,7 +328,8 @@ class BuildWorker(Worker):
         if self.ctx.shutting_down.is_set():
             status, context, grace = "FAULT", dict(LABCLOUD_STOPPED), min(grace, SHUTDOWN_GRACE_SECONDS)
         elif self.stop_requested.is_set() or self.family.stop_requested(self.build_id):
-            status, context = "STOPPED", {"statusCode": "BUILD_STOPPED", "message": "The build was stopped (StopBuild)."}
+            status, context = "STOPPED", {"statusCode": "BUILD_STOPPED",
+                                          "message": "The build was stopped (StopBuild)."}
         elif time.monotonic() >= self.deadline:
             minutes = self.build["timeoutInMinutes"]
             status, context = "TIMED_OUT", {"statusCode": "BUILD_TIMED_OUT",
