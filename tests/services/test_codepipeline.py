@@ -80,6 +80,9 @@ def action_state(name: str, stage: str, action: str) -> dict:
 
 def waiting_token(name: str, execution_id: str, stage: str = "Approve", action: str = "Review") -> str:
     def token():
+        status = boto3.client("codepipeline").get_pipeline_execution(
+            pipelineName=name, pipelineExecutionId=execution_id)["pipelineExecution"]
+        assert status["status"] == "InProgress", (status, boto3.client("codepipeline").get_pipeline_state(name=name))
         latest = action_state(name, stage, action).get("latestExecution") or {}
         stage_state = [s for s in boto3.client("codepipeline").get_pipeline_state(name=name)["stageStates"]
                        if s["stageName"] == stage][0]
@@ -242,7 +245,8 @@ phases:
       - {first_command}
       - mkdir -p out
       - cp template.yml out/template.yml
-      - printf '{{"Parameters": {{"BucketName": "%s"}}}}' "$(cat bucket.txt)" > out/config.json
+      - |
+        printf '{{"Parameters": {{"BucketName": "%s"}}}}' "$(cat bucket.txt)" > out/config.json
 artifacts:
   base-directory: out
   files:
@@ -414,7 +418,7 @@ def test_a_push_builds_waits_for_approval_and_deploys(labcloud_server, tmp_path)
     assert err.value.response["Error"]["Code"] == "ApprovalAlreadyCompletedException"
 
     # A push to main: the rule starts the pipeline; approved, it deploys the stack the build described.
-    commit_and_push(work, "Deploy it", {"bucket.txt": names["deployed"]})
+    commit_and_push(work, "Deploy it", {"release.txt": "1\n"})
     second = wait(lambda: (lambda found: found[1] if len(found) > 1 else None)(executions(pipeline)),
                   "the execution the push starts")
     assert second["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": names["rule"]}
