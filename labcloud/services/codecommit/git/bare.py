@@ -148,7 +148,8 @@ def _user_info(value: str) -> dict:
 
 
 def _checked_path(path: str) -> str:
-    """A file path inside a repository: relative, without '..' or '.git' parts (ValueError otherwise)."""
+    """A file path inside a repository: relative, without '..' or '.git' parts (ValueError otherwise); a
+    backslash separates folders, as in a zip made on Windows."""
     parts = [part for part in path.replace("\\", "/").split("/") if part not in ("", ".")]
     if not parts or path.startswith("/") or ".." in parts or ".git" in parts or any("\n" in p for p in parts):
         raise ValueError(f"{path!r} is not a file path inside a repository: use a relative path such as "
