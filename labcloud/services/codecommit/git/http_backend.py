@@ -73,7 +73,10 @@ def run(project_root: Path, path_info: str, environ: dict) -> CgiResponse:
                "REMOTE_ADDR": environ.get("REMOTE_ADDR", "127.0.0.1"), "PATH_INFO": path_info,
                "QUERY_STRING": environ.get("QUERY_STRING", ""), "REQUEST_METHOD": environ["REQUEST_METHOD"],
                "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""), "CONTENT_LENGTH": str(length),
-               "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": environ.get("SERVER_PROTOCOL", "HTTP/1.1")}
+               "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+               # upload-pack requests are buffered whole, 10 MB at most by default: a fetch of a clone with
+               # a long history (many "have" lines) may need more
+               "GIT_HTTP_MAX_REQUEST_BUFFER": "256M"}
         cgi.update({name: environ[name] for name in _PASSED_HEADERS if name in environ})
         process = subprocess.Popen([program.require(), "http-backend"], stdin=stdin, stdout=subprocess.PIPE,
                                    stderr=stderr, env=program.environment(cgi), start_new_session=True)
