@@ -400,6 +400,61 @@ def test_a_codepipeline_project_runs_only_with_codepipelines_overrides(codebuild
     assert archive.namelist() == ["template-prod.yml"] and archive.read("template-prod.yml") == b"Stage: prod\n"
 
 
+STAGED_TEST = """
+version: 0.2
+env:
+  variables:
+    RESULTS: test-results.json
+phases:
+  build:
+    commands:
+      - python check.py "$CODEBUILD_SRC_DIR_BuildArtifact/staging-config.json" > "$RESULTS"
+      - mkdir -p report && cp "$RESULTS" report/summary.json
+artifacts:
+  files:
+    - ${RESULTS}
+  secondary-artifacts:
+    Report:
+      files: ['**/*']
+      base-directory: report
+"""
+CHECK = "import json, sys; print(json.dumps({'endpoint': json.load(open(sys.argv[1]))['endpoint'], 'ok': True}))"
+
+
+def test_secondary_sources_and_artifacts_as_a_pipelines_test_action_uses_them(codebuild):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="staged/SourceArti/src1",
+                  Body=zip_bytes({"test/buildspec.yml": STAGED_TEST, "check.py": CHECK + "\n"}))
+    s3.put_object(Bucket=BUCKET, Key="staged/BuildArtif/bld1",
+                  Body=zip_bytes({"staging-config.json": json.dumps({"endpoint": "demo-staging"})}))
+    create(codebuild, "staged-test", {"type": "CODEPIPELINE", "buildspec": "test/buildspec.yml"},
+           {"type": "CODEPIPELINE"})
+    output = {"type": "S3", "location": BUCKET, "packaging": "ZIP", "namespaceType": "NONE"}
+    started = codebuild.start_build(
+        projectName="staged-test", sourceTypeOverride="S3", sourceLocationOverride=f"{BUCKET}/staged/SourceArti/src1",
+        secondarySourcesOverride=[{"type": "S3", "location": f"{BUCKET}/staged/BuildArtif/bld1",
+                                   "sourceIdentifier": "BuildArtifact"}],
+        artifactsOverride={**output, "path": "staged/TestArtif", "name": "tst1"},
+        secondaryArtifactsOverride=[{**output, "path": "staged/ReportAr", "name": "rep1",
+                                     "artifactIdentifier": "Report"}])["build"]
+    build = wait(codebuild, started["id"])
+    assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+    assert build["secondarySources"][0]["sourceIdentifier"] == "BuildArtifact"
+    assert build["secondaryArtifacts"][0]["location"] == f"arn:aws:s3:::{BUCKET}/staged/ReportAr/rep1"
+    assert build["secondaryArtifacts"][0]["artifactIdentifier"] == "Report"
+    results = json.loads(s3_zip("staged/TestArtif/tst1").read("test-results.json"))  # files: [${RESULTS}]
+    assert results == {"endpoint": "demo-staging", "ok": True}
+    assert json.loads(s3_zip("staged/ReportAr/rep1").read("summary.json")) == results
+
+    with pytest.raises(codebuild.exceptions.InvalidInputException) as err:
+        codebuild.start_build(projectName="staged-test", sourceTypeOverride="S3",
+                              sourceLocationOverride=f"{BUCKET}/staged/SourceArti/src1",
+                              artifactsOverride={"type": "NO_ARTIFACTS"},
+                              secondarySourcesOverride=[{"type": "S3", "location": f"{BUCKET}/x.zip",
+                                                         "sourceIdentifier": "1st"}])
+    assert "sourceIdentifier of letters, digits and underscores" in str(err.value)
+
+
 def test_parameter_store_and_secrets_manager_variables_are_read_from_labcloud(codebuild):
     boto3.client("ssm").put_parameter(Name="/codebuild-tests/endpoint", Value="staging-endpoint", Type="String")
     boto3.client("ssm").put_parameter(Name="/codebuild-tests/stage", Value="staging", Type="SecureString")

@@ -52,6 +52,9 @@ artifacts:
   discard-paths: yes
   exclude-paths: ['**/*.tmp']
   name: model-$STAGE
+  secondary-artifacts:
+    Report:
+      files: [report.json]
 """
 
 
@@ -69,6 +72,7 @@ def test_a_full_buildspec_is_read_into_its_phases_variables_and_artifacts():
     assert spec.artifacts.files == ["**/*"] and spec.artifacts.base_directory == "dist"
     assert spec.artifacts.discard_paths and spec.artifacts.exclude_paths == ["**/*.tmp"]
     assert spec.artifacts.name == "model-$STAGE"
+    assert spec.secondary_artifacts["Report"].files == ["report.json"]
     assert any("runtime-versions" in note for note in spec.notes)  # skipped, and said so in the log
 
 
@@ -94,6 +98,8 @@ def test_missing_phases_run_nothing_and_version_0_1_runs_each_command_afresh():
     ("version: 0.2\nenv:\n  variables: [A, B]", "env/variables must be a mapping"),
     ("version: 0.2\nartifacts:\n  base-directory: dist", "artifacts/files is required"),
     ("version: 0.2\nartifacts:\n  files: ['*']\n  discard-paths: maybe", "must be yes or no"),
+    ("version: 0.2\nartifacts:\n  secondary-artifacts:\n    Report: {}", "secondary-artifacts/Report/files is required"),
+    ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b", "must be quoted"),
 ])
 def test_a_buildspec_codebuild_refuses_says_what_is_wrong(text, words):
     with pytest.raises(BuildspecError) as err:

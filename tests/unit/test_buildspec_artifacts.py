@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from labcloud.services.codebuild.builds.artifacts import (ArtifactError, destination, expand, select, upload,
-                                                          write_zip)
+from labcloud.services.codebuild.builds.artifacts import (ArtifactError, destination, expand, expanded, select,
+                                                          upload, write_zip)
 from labcloud.services.codebuild.builds.buildspec import ArtifactsSpec
 
 
@@ -83,6 +83,12 @@ def test_destinations_follow_path_namespace_and_name():
     assert destination(by_build, "uuid-1", "model-7").key == "uuid-1/out"  # only with overrideArtifactName
     assert destination({"type": "NO_ARTIFACTS"}, "uuid-1") is None
     assert expand("model-$STAGE-${BUILD}", {"STAGE": "prod", "BUILD": "7"}) == "model-prod-7"
+
+
+def test_variables_in_paths_are_the_builds_own(src):
+    spec = expanded(ArtifactsSpec(files=["${RESULTS}"], base_directory="$OUT", name="n-$STAGE"),
+                    {"RESULTS": "config/*.json", "OUT": "dist", "STAGE": "prod"})
+    assert names(select(src, spec)) == ["config/prod.json", "config/staging.json"] and spec.name == "n-prod"
 
 
 class RecordingS3:

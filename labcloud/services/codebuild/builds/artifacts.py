@@ -4,6 +4,7 @@ Selection follows CodeBuild: `files` are globs relative to `base-directory` (the
 set); `*` matches within one folder, `**` any number of folders (`**/*` is every file, dot files too); a
 literal path naming a folder takes every file below it; `exclude-paths` takes files out again. Paths in the
 artifact stay relative to the base directory, or are only the file names with `discard-paths: yes`.
+$NAME and ${NAME} in paths and the name are the build's variables as it ended.
 No file selected is CodeBuild's CLIENT_ERROR "no matching artifact paths found".
 
 Where they go: the project's artifacts (or StartBuild's artifactsOverride) of type S3 put them at
@@ -13,6 +14,7 @@ the files below that prefix with packaging NONE.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import os
@@ -125,8 +127,16 @@ _VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
 
 def expand(text: str, env: dict[str, str]) -> str:
-    """$NAME and ${NAME} in an artifact name, from the build's variables at its end."""
+    """$NAME and ${NAME} in an artifact path or name, from the build's variables at its end."""
     return _VARIABLE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), text)
+
+
+def expanded(spec: ArtifactsSpec, env: dict[str, str]) -> ArtifactsSpec:
+    """The spec with the variables in its paths and name replaced (`files: [$RESULTS]`)."""
+    return dataclasses.replace(
+        spec, files=[expand(f, env) for f in spec.files], exclude_paths=[expand(f, env) for f in spec.exclude_paths],
+        base_directory=expand(spec.base_directory, env) if spec.base_directory else None,
+        name=expand(spec.name, env) if spec.name else None)
 
 
 def digests(path: Path) -> tuple[str, str]:

@@ -196,8 +196,10 @@ class Builds:
                 "phases": [{"phaseType": "SUBMITTED", "phaseStatus": "SUCCEEDED", "startTime": now, "endTime": now,
                             "durationInSeconds": 0, "contexts": [{"statusCode": "", "message": ""}]},
                            {"phaseType": "QUEUED", "startTime": now}],
-                "source": settings.source, "secondarySources": [], "secondarySourceVersions": [],
-                "artifacts": settings.artifacts_location(build_uuid), "secondaryArtifacts": [],
+                "source": settings.source, "secondarySources": settings.secondary_sources,
+                "secondarySourceVersions": settings.secondary_versions,
+                "artifacts": settings.artifacts_location(build_uuid),
+                "secondaryArtifacts": settings.secondary_artifacts_locations(build_uuid),
                 "cache": copy.deepcopy(project.get("cache") or {"type": "NO_CACHE"}),
                 "environment": settings.environment, "serviceRole": settings.service_role,
                 "logs": settings.logs_location(name, build_uuid, self.ctx.region, self.ctx.account_id),
@@ -209,6 +211,7 @@ class Builds:
                 build["sourceVersion"] = settings.source_version
             target = settings.log_target(name, build_uuid)
             run = BuildRun(buildspec=settings.buildspec, artifacts=settings.artifacts,
+                           secondary_artifacts=settings.secondary_artifacts,
                            log_group=target[0] if target else None, log_stream=target[1] if target else None,
                            idempotency_token=params.get("idempotencyToken"), request_digest=digest)
             self.builds[new_id] = Build(build, run)

@@ -15,10 +15,11 @@
     artifacts:
       files: [...]                      globs below base-directory, `**` for any folders
       base-directory, discard-paths, exclude-paths, name
+      secondary-artifacts: {artifactIdentifier: {files, base-directory, ...}}
 
 In 0.2 every command runs in the same shell state (a `cd` or a variable set by one command holds for the
 next); in 0.1 each command starts afresh in the source folder. What labcloud cannot do offline
-(runtime-versions, run-as, reports, cache, secondary artifacts) is noted in the build's log and skipped.
+(runtime-versions, run-as, reports, cache) is noted in the build's log and skipped.
 A buildspec that is not valid is a BuildspecError with CodeBuild's YAML_FILE_ERROR wording.
 """
 
@@ -68,6 +69,7 @@ class Buildspec:
     exported_variables: list[str] = field(default_factory=list)
     phases: dict[str, Phase] = field(default_factory=dict)
     artifacts: ArtifactsSpec | None = None
+    secondary_artifacts: dict[str, ArtifactsSpec] = field(default_factory=dict)  # by artifactIdentifier
     notes: list[str] = field(default_factory=list)  # what labcloud skips, for the build's log
 
     @property
@@ -174,19 +176,19 @@ def _phase(name: str, body) -> Phase:
                  _strings(body.get("finally"), f"phases/{name}/finally"), on_failure)
 
 
-def _artifacts(body) -> ArtifactsSpec:
-    body = _mapping(body, "artifacts")
+def _artifacts(body, where: str = "artifacts") -> ArtifactsSpec:
+    body = _mapping(body, where)
     files = body.get("files")
     if isinstance(files, str):
         files = [files]
-    files = _strings(files, "artifacts/files")
+    files = _strings(files, f"{where}/files")
     if not files:
-        raise BuildspecError("artifacts/files is required: list the files to upload, e.g. '**/*'")
+        raise BuildspecError(f"{where}/files is required: list the files to upload, e.g. '**/*'")
     base = body.get("base-directory")
-    return ArtifactsSpec(files=files, base_directory=_scalar(base, "artifacts/base-directory") if base else None,
-                         discard_paths=_flag(body.get("discard-paths"), "artifacts/discard-paths"),
-                         exclude_paths=_strings(body.get("exclude-paths"), "artifacts/exclude-paths"),
-                         name=_scalar(body["name"], "artifacts/name") if body.get("name") else None)
+    return ArtifactsSpec(files=files, base_directory=_scalar(base, f"{where}/base-directory") if base else None,
+                         discard_paths=_flag(body.get("discard-paths"), f"{where}/discard-paths"),
+                         exclude_paths=_strings(body.get("exclude-paths"), f"{where}/exclude-paths"),
+                         name=_scalar(body["name"], f"{where}/name") if body.get("name") else None)
 
 
 def parse(text: str) -> Buildspec:
@@ -211,12 +213,12 @@ def parse(text: str) -> Buildspec:
                 if body.get(key) is not None:
                     spec.notes.append(f"phases/{name}/{key} is skipped: builds run with the Python and the "
                                       f"user labcloud runs with")
-    if document.get("artifacts") is not None:
-        artifacts = document["artifacts"]
+    artifacts = _mapping(document.get("artifacts"), "artifacts")
+    secondary = _mapping(artifacts.pop("secondary-artifacts", None), "artifacts/secondary-artifacts")
+    if artifacts:
         spec.artifacts = _artifacts(artifacts)
-        if isinstance(artifacts, dict) and artifacts.get("secondary-artifacts"):
-            spec.notes.append("artifacts/secondary-artifacts are skipped: labcloud uploads the primary "
-                              "artifacts only")
+    spec.secondary_artifacts = {str(name): _artifacts(body, f"artifacts/secondary-artifacts/{name}")
+                                for name, body in secondary.items()}
     for key in _IGNORED_TOP:
         if document.get(key) is not None:
             spec.notes.append(f"{key} is skipped: labcloud does not run it")

@@ -1,5 +1,9 @@
 """What one StartBuild runs: the project's settings with the request's overrides applied and checked.
 
+Secondary sources (S3 or CODECOMMIT, each with a sourceIdentifier) are fetched beside the primary one
+into CODEBUILD_SRC_DIR_<sourceIdentifier>; secondary artifacts (each with an artifactIdentifier) are the
+buildspec's artifacts/secondary-artifacts of that name.
+
 A project of source type CODEPIPELINE is CodePipeline's: its builds start only with a source override
 (sourceTypeOverride, e.g. S3, and sourceLocationOverride "<bucket>/<key of the input zip>") and, its
 artifacts being CODEPIPELINE too, an artifactsOverride (S3 or NO_ARTIFACTS). That is how labcloud's
@@ -14,8 +18,9 @@ from dataclasses import dataclass
 from labcloud.services.codebuild.builds.artifacts import destination
 from labcloud.services.codebuild.builds.environment import merge_variables
 from labcloud.services.codebuild.exceptions import InvalidInputException
-from labcloud.services.codebuild.projects.validation import (check_artifacts, check_environment, check_secondary,
-                                                              check_source)
+from labcloud.services.codebuild.projects.validation import (check_artifacts, check_environment,
+                                                              check_secondary_artifacts, check_secondary_sources,
+                                                              check_secondary_versions, check_source)
 
 DEFAULT_BUILDSPEC = "buildspec.yml"
 _ENVIRONMENT_OVERRIDES = {"imageOverride": "image", "computeTypeOverride": "computeType",
@@ -34,6 +39,9 @@ class Plan:
     service_role: str
     logs_config: dict
     buildspec: str  # inline YAML, a file name relative to the source folder, or an S3 ARN
+    secondary_sources: list[dict]  # each with its sourceIdentifier
+    secondary_versions: list[dict]  # [{sourceIdentifier, sourceVersion}]
+    secondary_artifacts: list[dict]  # each with its artifactIdentifier
 
     def log_target(self, project_name: str, build_uuid: str) -> tuple[str, str] | None:
         """(group, stream) of the build's CloudWatch Logs, or None when they are disabled."""
@@ -62,6 +70,14 @@ class Plan:
         """BatchGetBuilds' artifacts as the build starts (the location the artifacts will have)."""
         dest = destination(self.artifacts, build_uuid)
         return {"location": dest.location if dest else ""}
+
+    def secondary_artifacts_locations(self, build_uuid: str) -> list[dict]:
+        locations = []
+        for entry in self.secondary_artifacts:
+            dest = destination(entry, build_uuid)
+            locations.append({"location": dest.location if dest else "",
+                              "artifactIdentifier": entry["artifactIdentifier"]})
+        return locations
 
 
 def _source(project: dict, params: dict) -> dict:
@@ -106,10 +122,27 @@ def _environment(project: dict, params: dict) -> dict:
     return environment
 
 
+def _chosen(project: dict, params: dict, override: str, setting: str) -> tuple[list[dict], str]:
+    """The override when given, else the project's setting; with the name a message should use."""
+    if params.get(override):
+        return copy.deepcopy(params[override]), override
+    return copy.deepcopy(project.get(setting) or []), setting
+
+
+def _secondary(project: dict, params: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """The secondary sources, their versions and the secondary artifacts, overrides winning."""
+    sources, where = _chosen(project, params, "secondarySourcesOverride", "secondarySources")
+    check_secondary_sources(sources, where)
+    versions, where = _chosen(project, params, "secondarySourcesVersionOverride", "secondarySourceVersions")
+    check_secondary_versions(versions, sources, where)
+    artifacts, where = _chosen(project, params, "secondaryArtifactsOverride", "secondaryArtifacts")
+    check_secondary_artifacts(artifacts, where)
+    return sources, versions, artifacts
+
+
 def plan(project: dict, params: dict) -> Plan:
-    check_secondary(params, ("secondarySourcesOverride", "secondarySourcesVersionOverride",
-                             "secondaryArtifactsOverride"))
     source = _source(project, params)
+    secondary_sources, secondary_versions, secondary_artifacts = _secondary(project, params)
     same_type = source["type"] == project["source"]["type"]
     version = params.get("sourceVersion") or (project.get("sourceVersion") if same_type else None)
     return Plan(source=source, source_version=version or None, artifacts=_artifacts(project, params),
@@ -119,4 +152,5 @@ def plan(project: dict, params: dict) -> Plan:
                                         or project.get("queuedTimeoutInMinutes") or 480),
                 service_role=params.get("serviceRoleOverride") or project["serviceRole"],
                 logs_config=copy.deepcopy(params.get("logsConfigOverride") or project.get("logsConfig") or {}),
-                buildspec=source.get("buildspec") or DEFAULT_BUILDSPEC)
+                buildspec=source.get("buildspec") or DEFAULT_BUILDSPEC, secondary_sources=secondary_sources,
+                secondary_versions=secondary_versions, secondary_artifacts=secondary_artifacts)

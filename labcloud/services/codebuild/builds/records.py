@@ -16,6 +16,7 @@ def _known(cls, saved: dict) -> dict:
 class BuildRun:
     buildspec: str | None = None  # the buildspec to run (inline text, a file name, or an S3 ARN)
     artifacts: dict | None = None  # where the artifacts go: the project's artifacts or artifactsOverride
+    secondary_artifacts: list = field(default_factory=list)  # the same for each secondary artifact
     log_group: str | None = None  # its CloudWatch Logs (None: disabled)
     log_stream: str | None = None
     stop_reason: str | None = None  # once a stop began: "StopBuild"

@@ -192,6 +192,7 @@ class BuildWorker(Worker):
         try:
             resolved = sources.fetch(source, self.build.get("sourceVersion"), self.src, self.folder / "scratch",
                                      self.ctx.client("s3"), self._run_git)
+            secondary = self._download_secondary_sources()
         except sources.SourceError as err:
             raise _PhaseFailed(err.status_code, err.message) from None
         try:
@@ -214,8 +215,22 @@ class BuildWorker(Worker):
             Path(self.ctx.work_dir) / "codebuild-shims", where="CodeBuild builds", what="build"))
         env.update(values)
         env.update(self._builtin_variables(resolved))
+        env.update({f"CODEBUILD_SRC_DIR_{identifier}": str(folder) for identifier, folder in secondary.items()})
         self._say(f"Moving to directory {self.src}")
         self.shell = Shell(self.folder / "shell", self.spec.shell, env, self.src, self.spec.same_shell)
+
+    def _download_secondary_sources(self) -> dict[str, Path]:
+        """Each secondary source into a folder of its own; sourceIdentifier -> folder."""
+        versions = {v["sourceIdentifier"]: v["sourceVersion"] for v in self.build.get("secondarySourceVersions") or []}
+        folders = {}
+        for source in self.build.get("secondarySources") or []:
+            identifier = source["sourceIdentifier"]
+            folder = self.folder / "secondary" / identifier
+            self._say(f"CODEBUILD_SRC_DIR_{identifier}={folder}")
+            sources.fetch(source, versions.get(identifier), folder, self.folder / "scratch" / identifier,
+                          self.ctx.client("s3"), self._run_git)
+            folders[identifier] = folder
+        return folders
 
     def _buildspec_text(self) -> str:
         given = self.settings.buildspec or buildspecs.DEFAULT_FILE
@@ -356,24 +371,36 @@ class BuildWorker(Worker):
             self.family.update(self.build_id, exportedEnvironmentVariables=exported)
 
     def _upload_artifacts(self) -> None:
-        settings = self.settings.artifacts or {"type": "NO_ARTIFACTS"}
+        primary = self._upload(self.settings.artifacts or {"type": "NO_ARTIFACTS"}, self.spec.artifacts, "artifacts")
+        if primary:
+            self.family.update(self.build_id, artifacts=primary)
+        uploaded = []
+        for settings in self.settings.secondary_artifacts:
+            identifier = settings["artifactIdentifier"]
+            spec = self.spec.secondary_artifacts.get(identifier)
+            where = f"artifacts/secondary-artifacts/{identifier}"
+            uploaded.append({**(self._upload(settings, spec, where) or {"location": ""}),
+                             "artifactIdentifier": identifier})
+        if uploaded:
+            self.family.update(self.build_id, secondaryArtifacts=uploaded)
+
+    def _upload(self, settings: dict, spec: buildspecs.ArtifactsSpec | None, where: str) -> dict | None:
+        """Upload one set of artifacts; BatchGetBuilds' entry for it, or None for NO_ARTIFACTS."""
         if settings["type"] == "NO_ARTIFACTS":
-            self._say("Skipping artifact upload: the build has no artifacts (NO_ARTIFACTS)")
-            return
-        if self.spec.artifacts is None:
-            raise _PhaseFailed("CLIENT_ERROR", "no artifacts section in the buildspec: the build's artifacts are "
-                                               "of type S3, so list the files to upload under artifacts/files")
-        self._say("Assembling file list")
+            self._say(f"Skipping the upload of {where}: NO_ARTIFACTS")
+            return None
+        if spec is None:
+            raise _PhaseFailed("CLIENT_ERROR", f"no {where} section in the buildspec: the build's artifacts are of "
+                                               f"type S3, so list the files to upload under {where}/files")
+        self._say(f"Assembling file list for {where}")
         try:
-            files = artifact_files.select(self.src, self.spec.artifacts)
+            spec = artifact_files.expanded(spec, self.shell.env)
+            files = artifact_files.select(self.src, spec)
             self._say(f"Found {len(files)} file(s)")
-            name = artifact_files.expand(self.spec.artifacts.name, self.shell.env) if self.spec.artifacts.name else None
-            dest = artifact_files.destination(settings, self.uuid, name)
+            dest = artifact_files.destination(settings, self.uuid, spec.name)
             self._say(f"Uploading S3 artifacts to s3://{dest.bucket}/{dest.key} (packaging {dest.packaging})")
-            scratch = self.folder / "scratch"
+            scratch = self.folder / "scratch" / "artifacts" / where.replace("/", "_")
             scratch.mkdir(parents=True, exist_ok=True)
-            uploaded = artifact_files.upload(self.ctx.client("s3"), files, dest, scratch)
+            return artifact_files.upload(self.ctx.client("s3"), files, dest, scratch)
         except artifact_files.ArtifactError as err:
             raise _PhaseFailed("CLIENT_ERROR", str(err)) from None
-        self.family.update(self.build_id, artifacts=uploaded)
-

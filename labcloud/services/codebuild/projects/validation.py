@@ -3,6 +3,8 @@ cannot do offline. Each failure is an InvalidInputException that says what to ch
 
 from __future__ import annotations
 
+import re
+
 from labcloud.services.codebuild.exceptions import InvalidInputException
 
 RUNNABLE_SOURCES = ("CODECOMMIT", "S3", "NO_SOURCE")
@@ -53,11 +55,48 @@ def check_environment(environment: dict) -> None:
                                     f"{', '.join(duplicates)} appear more than once.")
 
 
-def check_secondary(params: dict, keys: tuple[str, ...]) -> None:
-    for key in keys:
-        if params.get(key):
-            raise InvalidInputException(f"labcloud runs a build's primary source and artifacts only: leave out "
-                                        f"{key}.")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")  # it names a variable: CODEBUILD_SRC_DIR_<id>
+
+
+def _identifiers(entries: list[dict], key: str, where: str) -> None:
+    seen = set()
+    for entry in entries:
+        identifier = entry.get(key) or ""
+        if not _IDENTIFIER.match(identifier):
+            raise InvalidInputException(
+                f"Invalid input: every entry of {where} needs a {key} of letters, digits and underscores that "
+                f"does not start with a digit, at most 128 characters (e.g. BuildArtifact); got {identifier!r}.")
+        if identifier in seen:
+            raise InvalidInputException(f"Invalid input: the {key} {identifier} appears more than once in {where}.")
+        seen.add(identifier)
+
+
+def check_secondary_sources(sources: list[dict], where: str = "secondarySources") -> None:
+    _identifiers(sources, "sourceIdentifier", where)
+    for source in sources:
+        if source["type"] not in ("CODECOMMIT", "S3"):
+            raise InvalidInputException(f"Invalid input: the secondary source {source['sourceIdentifier']} is of "
+                                        f"type {source['type']}; labcloud fetches secondary sources of type S3 and "
+                                        f"CODECOMMIT.")
+        check_source(source)
+
+
+def check_secondary_artifacts(artifacts: list[dict], where: str = "secondaryArtifacts") -> None:
+    _identifiers(artifacts, "artifactIdentifier", where)
+    for entry in artifacts:
+        if entry["type"] == "CODEPIPELINE":
+            raise InvalidInputException(f"Invalid input: the secondary artifacts {entry['artifactIdentifier']} are "
+                                        f"of type CODEPIPELINE, which only CodePipeline collects; use S3.")
+        check_artifacts(entry, f"{where}[{entry['artifactIdentifier']}]")
+
+
+def check_secondary_versions(versions: list[dict], sources: list[dict], where: str) -> None:
+    known = {s["sourceIdentifier"] for s in sources}
+    for entry in versions:
+        if entry["sourceIdentifier"] not in known:
+            raise InvalidInputException(f"Invalid input: {where} names the source {entry['sourceIdentifier']}, "
+                                        f"which is not one of the build's secondary sources "
+                                        f"({', '.join(sorted(known)) or 'none'}).")
 
 
 def check_project(project: dict) -> None:
@@ -65,4 +104,8 @@ def check_project(project: dict) -> None:
     check_artifacts(project["artifacts"])
     check_pairing(project["source"], project["artifacts"])
     check_environment(project["environment"])
-    check_secondary(project, ("secondarySources", "secondaryArtifacts", "secondarySourceVersions"))
+    if project["source"]["type"] != "CODEPIPELINE":  # CodePipeline's secondary sources come as overrides
+        check_secondary_sources(project.get("secondarySources") or [])
+        check_secondary_artifacts(project.get("secondaryArtifacts") or [])
+    check_secondary_versions(project.get("secondarySourceVersions") or [], project.get("secondarySources") or [],
+                             "secondarySourceVersions")
