@@ -5,6 +5,10 @@ that fails and rolls back, and the stack deleted."""
 from __future__ import annotations
 
 import functools
+import io
+import subprocess
+import time
+import zipfile
 
 import boto3
 import numpy as np
@@ -174,3 +178,105 @@ def test_a_failed_create_leaves_nothing_behind(labcloud_server, models, sm, s3):
     assert sm.list_models(NameContains="stacks-broken")["Models"] == []
     assert gone(s3.head_bucket, Bucket="stacks-broken-data")
     assert gone(sm.describe_model_package_group, ModelPackageGroupName="stacks-broken-models")
+
+
+TOOLCHAIN = """
+Parameters:
+  Timeout: {Type: Number, Default: 10}
+  Description: {Type: String, Default: first}
+Resources:
+  Artifacts:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: stacks-toolchain-artifacts}
+  Repository:
+    Type: AWS::CodeCommit::Repository
+    Properties:
+      RepositoryName: stacks-toolchain
+      RepositoryDescription: !Ref Description
+      Code: {S3: {Bucket: stacks-models, Key: seed/code.zip}, BranchName: main}
+  Build:
+    Type: AWS::CodeBuild::Project
+    Properties:
+      Name: stacks-toolchain-build
+      ServiceRole: %(role)s
+      Artifacts: {Type: CODEPIPELINE}
+      Environment: {Type: LINUX_CONTAINER, ComputeType: BUILD_GENERAL1_SMALL, Image: aws/codebuild/standard:7.0}
+      Source: {Type: CODEPIPELINE, BuildSpec: buildspec.yml}
+      TimeoutInMinutes: !Ref Timeout
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: stacks-toolchain
+      RoleArn: %(role)s
+      ArtifactStore: {Type: S3, Location: !Ref Artifacts}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Code
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: CodeCommit, Version: "1"}
+              Configuration: {RepositoryName: !GetAtt Repository.Name, BranchName: main, PollForSourceChanges: false}
+              OutputArtifacts: [{Name: Src}]
+        - Name: Approve
+          Actions:
+            - Name: Gate
+              ActionTypeId: {Category: Approval, Owner: AWS, Provider: Manual, Version: "1"}
+              Configuration: {CustomData: !Ref Build}
+Outputs:
+  CloneUrl: {Value: !GetAtt Repository.CloneUrlHttp}
+  BuildArn: {Value: !GetAtt Build.Arn}
+  PipelineVersion: {Value: !GetAtt Pipeline.Version}
+""" % {"role": ROLE}
+
+
+def stop_executions(codepipeline, name: str, timeout: float = 30.0) -> None:
+    """The pipeline's first run (it starts when the pipeline is made) stopped, so it writes no more artifacts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [e for e in codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+                   if e["status"] in ("InProgress", "Stopping")]
+        if not running:
+            return
+        assert time.monotonic() < deadline, f"executions still running: {running}"
+        for execution in running:
+            if execution["status"] == "InProgress":
+                codepipeline.stop_pipeline_execution(pipelineName=name, abandon=True,
+                                                     pipelineExecutionId=execution["pipelineExecutionId"])
+        time.sleep(0.1)
+
+
+def test_a_toolchain_stack_seeds_a_repository_and_makes_a_project_and_a_pipeline(labcloud_server, models, s3,
+                                                                                  tmp_path):
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("buildspec.yml", "version: 0.2\nphases: {build: {commands: [echo hi]}}\n")
+        archive.writestr("src/app.py", "print('hi')\n")
+    s3.put_object(Bucket="stacks-models", Key="seed/code.zip", Body=code.getvalue())
+    record = deploy("stacks-toolchain", TOOLCHAIN, {}, clients)
+    url = record["Outputs"]["CloneUrl"]
+    assert url == f"{labcloud_server.url}/v1/repos/stacks-toolchain"
+    subprocess.run(["git", "clone", "-q", url, str(tmp_path / "clone")], check=True, timeout=60)
+    assert (tmp_path / "clone" / "src" / "app.py").read_text() == "print('hi')\n"
+    codebuild, codepipeline = clients("codebuild"), clients("codepipeline")
+    project = codebuild.batch_get_projects(names=["stacks-toolchain-build"])["projects"][0]
+    assert project["arn"] == record["Outputs"]["BuildArn"] and project["timeoutInMinutes"] == 10
+    pipeline = codepipeline.get_pipeline(name="stacks-toolchain")["pipeline"]
+    assert pipeline["stages"][0]["actions"][0]["configuration"]["RepositoryName"] == "stacks-toolchain"
+    assert pipeline["stages"][1]["actions"][0]["configuration"]["CustomData"] == "stacks-toolchain-build"
+
+    record = deploy("stacks-toolchain", TOOLCHAIN.replace("Name: Gate", "Name: Approval"),
+                    {"Timeout": "20", "Description": "second"}, clients, previous=record)
+    assert codebuild.batch_get_projects(names=["stacks-toolchain-build"])["projects"][0]["timeoutInMinutes"] == 20
+    described = clients("codecommit").get_repository(repositoryName="stacks-toolchain")["repositoryMetadata"]
+    assert described["repositoryDescription"] == "second"
+    pipeline = codepipeline.get_pipeline(name="stacks-toolchain")["pipeline"]
+    assert pipeline["stages"][1]["actions"][0]["name"] == "Approval"
+    assert record["Outputs"]["PipelineVersion"] == str(pipeline["version"]) != "1"
+
+    stop_executions(codepipeline, "stacks-toolchain")
+    s3_objects = s3.list_objects_v2(Bucket="stacks-toolchain-artifacts").get("Contents", [])
+    for item in s3_objects:  # what the pipeline's runs stored: a bucket with objects is not deleted, as on AWS
+        s3.delete_object(Bucket="stacks-toolchain-artifacts", Key=item["Key"])
+    delete(record, clients)
+    assert gone(clients("codecommit").get_repository, repositoryName="stacks-toolchain")
+    assert codebuild.batch_get_projects(names=["stacks-toolchain-build"])["projects"] == []
+    assert gone(codepipeline.get_pipeline, name="stacks-toolchain")
