@@ -615,7 +615,7 @@ def test_a_build_running_when_labcloud_stops_ends_fault_and_records_survive(quic
     interrupted = builds[long_id]
     assert interrupted["buildStatus"] == "FAULT" and interrupted["buildComplete"]
     assert phases(interrupted)["BUILD"]["phaseStatus"] == "FAULT"
-    assert phases(interrupted)["BUILD"]["contexts"][0]["statusCode"] == "LABCLOUD_STOPPED"
+    assert phases(interrupted)["BUILD"]["contexts"][0]["statusCode"] == "SERVER_STOPPED"
     assert "never runs a build twice" in phases(interrupted)["BUILD"]["contexts"][0]["message"]
     assert codebuild.list_builds_for_project(projectName="survives")["ids"] == [long_id, done["id"]]
     again = codebuild.start_build(projectName="survives", environmentVariablesOverride=quick)["build"]
@@ -642,7 +642,7 @@ def test_a_build_running_when_labcloud_is_killed_ends_fault_at_the_next_start(tm
             monkeypatch.setenv(key, value)
         build = boto3.client("codebuild").batch_get_builds(ids=[build_id])["builds"][0]
         assert build["buildStatus"] == "FAULT" and build["currentPhase"] == "COMPLETED"
-        assert phases(build)["BUILD"]["contexts"][0]["statusCode"] == "LABCLOUD_STOPPED"
+        assert phases(build)["BUILD"]["contexts"][0]["statusCode"] == "SERVER_STOPPED"
         stopped = "labcloud: labcloud stopped while this build ran"
         assert any(stopped in line for line in log_lines(build, until=stopped))
     finally:

@@ -15,11 +15,6 @@ import pytest
 from labcloud.runtime import project_templates
 from labcloud.runtime.project_templates import MLOPS_BUILD_DEPLOY
 
-# The flow needs labcloud's CodeCommit, CodeBuild and CodePipeline services and the stacks engine; until
-# they are in labcloud this module is skipped, and runs by itself once they are.
-pytest.importorskip("labcloud.runtime.stacks", reason="the stacks engine is not in labcloud yet")
-pytest.importorskip("labcloud.services.codepipeline", reason="the CodePipeline service is not in labcloud yet")
-
 PROJECT = "churn"
 SAMPLE = "12,70.5,3\n60,25.0,0\n"
 

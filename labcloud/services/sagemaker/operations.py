@@ -62,8 +62,12 @@ OPERATIONS: dict[str, str] = {
     "RetryPipelineExecution": "pipelines.retry_pipeline_execution",
     "ListPipelineParametersForExecution": "pipelines.list_pipeline_parameters_for_execution",
     "DescribePipelineDefinitionForExecution": "pipelines.describe_pipeline_definition_for_execution",
-    # projects/ (CreateProject ... DeleteProject) is wired here once the stacks engine and the CodeCommit,
-    # CodeBuild and CodePipeline services it provisions exist: see projects/projects.py.
+    # projects/
+    "CreateProject": "projects.create_project",
+    "DescribeProject": "projects.describe_project",
+    "ListProjects": "projects.list_projects",
+    "UpdateProject": "projects.update_project",
+    "DeleteProject": "projects.delete_project",
     # tagging/
     "AddTags": "tags.add_tags",
     "ListTags": "tags.list_tags",

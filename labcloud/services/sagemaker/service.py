@@ -8,7 +8,7 @@ operations table.
     endpoints   Endpoints       (hosting/)    endpoints and the model servers behind them
     transform   TransformJobs   (transform/)  batch transform through a model's containers
     pipelines   Pipelines       (pipelines/)  pipeline definitions and executions that run as graphs
-    projects    Projects        (projects/)   projects: a template's stack (not served yet: operations.py)
+    projects    Projects        (projects/)   projects: a template's stack (repositories, CI/CD, rules)
     tags        Tags            (tagging/)    AddTags, ListTags, DeleteTags of any resource, by ARN
 
 The model-server launcher (runtime/serving) starts with the service, so that it has preloaded its

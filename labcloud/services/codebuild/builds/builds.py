@@ -19,7 +19,7 @@ from pathlib import Path
 from labcloud.core.clock import utc_now
 from labcloud.platform import processes
 from labcloud.platform.background import Workers
-from labcloud.services.codebuild.builds.lifecycle import BUILD, LABCLOUD_STOPPED, PHASE
+from labcloud.services.codebuild.builds.lifecycle import BUILD, SERVER_STOPPED, PHASE
 from labcloud.services.codebuild.builds.plan import plan
 from labcloud.services.codebuild.builds.records import Build, BuildRun
 from labcloud.services.codebuild.builds.worker import SHUTDOWN_GRACE_SECONDS, BuildWorker, container_line
@@ -59,8 +59,8 @@ class Builds:
             if build.status == "IN_PROGRESS":  # labcloud died during it (a clean stop ends builds itself)
                 if build.run.log_group:
                     self.ctx.log_shipper.ship(build.run.log_group, build.run.log_stream,
-                                              container_line(f"labcloud: {LABCLOUD_STOPPED['message']}"))
-                self.end_phase(build_id_, "FAULT", dict(LABCLOUD_STOPPED))
+                                              container_line(f"labcloud: {SERVER_STOPPED['message']}"))
+                self.end_phase(build_id_, "FAULT", dict(SERVER_STOPPED))
                 self.finish(build_id_, "FAULT")
 
     def shutdown(self) -> None:

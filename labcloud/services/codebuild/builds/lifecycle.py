@@ -49,6 +49,6 @@ PHASE = Lifecycle("build phase", {
 })
 
 # The context of the phase a build was in when labcloud stopped (cleanly, or not: then at the next start).
-LABCLOUD_STOPPED = {"statusCode": "LABCLOUD_STOPPED",
+SERVER_STOPPED = {"statusCode": "SERVER_STOPPED",
                     "message": "labcloud stopped while this build ran, so the build ended here. CodeBuild never "
                                "runs a build twice: start a new one with StartBuild."}

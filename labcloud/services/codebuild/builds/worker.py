@@ -29,7 +29,7 @@ from labcloud.runtime.shims import command_shims
 from labcloud.services.codebuild.builds import artifacts as artifact_files
 from labcloud.services.codebuild.builds import buildspec as buildspecs
 from labcloud.services.codebuild.builds import environment, sources
-from labcloud.services.codebuild.builds.lifecycle import AFTER_FAILURE, COMMAND_PHASES, LABCLOUD_STOPPED, following
+from labcloud.services.codebuild.builds.lifecycle import AFTER_FAILURE, COMMAND_PHASES, SERVER_STOPPED, following
 from labcloud.services.codebuild.builds.shell import Shell
 
 SECONDS_PER_MINUTE = 60.0  # the unit of timeoutInMinutes (tests make it shorter)
@@ -132,7 +132,7 @@ class BuildWorker(Worker):
         return Outcome(self.family.snapshot(self.build_id).description["buildStatus"])
 
     def failed(self, err: Exception) -> None:
-        context = {"statusCode": "LABCLOUD_FAULT",
+        context = {"statusCode": "INTERNAL_FAULT",
                    "message": f"labcloud failed while running the build ({type(err).__name__}: {err}); this is "
                               f"labcloud's fault, not the build's."}
         self.family.end_phase(self.build_id, "FAULT", context)
@@ -341,7 +341,7 @@ class BuildWorker(Worker):
         """End the build here if it was stopped, ran out of time, or labcloud stops."""
         grace = self.ctx.settings.stop_grace_seconds
         if self.ctx.shutting_down.is_set():
-            status, context, grace = "FAULT", dict(LABCLOUD_STOPPED), min(grace, SHUTDOWN_GRACE_SECONDS)
+            status, context, grace = "FAULT", dict(SERVER_STOPPED), min(grace, SHUTDOWN_GRACE_SECONDS)
         elif self.stop_requested.is_set() or self.family.stop_requested(self.build_id):
             status, context = "STOPPED", {"statusCode": "BUILD_STOPPED",
                                           "message": "The build was stopped (StopBuild)."}
