@@ -172,3 +172,12 @@ def test_a_project_builds_on_push_and_deploys_what_a_person_approves(project, sm
     assert sm.describe_pipeline(PipelineName=group)["PipelineDefinition"] == definition_before
     assert len(sm.list_pipeline_executions(PipelineName=group)["PipelineExecutionSummaries"]) == executions_before
     assert s3.head_bucket(Bucket=f"sagemaker-project-{project_id}")
+
+    # Deleting the project removes its repositories, pipelines and rules; the versions and data stay.
+    sm.delete_project(ProjectName=PROJECT)
+    wait(lambda: PROJECT not in {p["ProjectName"] for p in sm.list_projects()["ProjectSummaryList"]},
+         "the project's deletion")
+    assert not {f"{prefix}-modelbuild", f"{prefix}-modeldeploy"} & {
+        r["repositoryName"] for r in codecommit.list_repositories()["repositories"]}
+    assert not {build_pipeline, deploy_pipeline} & {p["name"] for p in codepipeline.list_pipelines()["pipelines"]}
+    assert len(versions(sm, group)) == 2

@@ -302,4 +302,5 @@ def test_the_mlops_project_template_deploys_and_deletes(cloud):
     assert target["Arn"] == "arn:aws:codepipeline:us-east-1:123456789012:sagemaker-proj-p-1a2b-modeldeploy"
     delete(record, cloud)
     assert cloud.repositories == {} and cloud.projects == {} and cloud.pipelines == {} and cloud.rules == {}
-    assert list(cloud.buckets) == ["seed-code"] and cloud.groups == {}
+    # DeletionPolicy: Retain keeps the artifact bucket and the model package group (their data outlives the project).
+    assert sorted(cloud.buckets) == ["sagemaker-project-p-1a2b", "seed-code"] and list(cloud.groups) == ["proj-p-1a2b"]
