@@ -98,7 +98,7 @@ def main() -> None:
                 if sm.describe_endpoint(EndpointName=f"{PROJECT}-staging")["EndpointStatus"] != "InService":
                     return False
                 runtime.invoke_endpoint(EndpointName=f"{PROJECT}-staging", ContentType="text/csv",
-                                        Body="12,70.5,3\n")
+                                        Body="12,70.5,3\n60,25.0,0\n")
                 return True
             except Exception:  # noqa: BLE001 - not there yet
                 return False
