@@ -207,16 +207,19 @@ def test_an_enabled_rule_that_targets_a_pipeline_starts_it_on_a_matching_event(i
     assert len(executions(name)) == 2  # one rule matched one event
     settled(name, started["pipelineExecutionId"])
 
-    states = []
+    seen: dict[str, tuple[str, str]] = {}  # message id -> (execution id, state): a redelivery counts once
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and states.count("FAILED") < 2:
+    while time.monotonic() < deadline and [s for _, s in seen.values()].count("FAILED") < 2:
         for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
                 "Messages", []):
             body = json.loads(message["Body"])
             assert body["source"] == "aws.codepipeline" and body["resources"] == [
                 f"arn:aws:codepipeline:us-east-1:123456789012:{name}"]
-            states.append(body["detail"]["state"])
-    assert states.count("STARTED") == 2 and states.count("FAILED") == 2
+            seen[message["MessageId"]] = (body["detail"]["execution-id"], body["detail"]["state"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    transitions = sorted(set(seen.values()))
+    ids = {first["pipelineExecutionId"], started["pipelineExecutionId"]}
+    assert transitions == sorted((i, s) for i in ids for s in ("STARTED", "FAILED")), transitions
     assert first["pipelineExecutionId"] != started["pipelineExecutionId"]
 
 
