@@ -11,19 +11,29 @@ import json
 from labcloud.core.errors import ValidationException
 
 
-def _encode(offset: int, operation: str) -> str:
+def encode_token(offset: int, operation: str) -> str:
+    """An opaque page token: where the next page of `operation` starts."""
     return base64.urlsafe_b64encode(json.dumps({"op": operation, "offset": offset}).encode()).decode()
 
 
-def _decode(token: str, operation: str) -> int:
+def decode_token(token: str, operation: str) -> int | None:
+    """The offset an encode_token() token of `operation` holds, or None for a token this server did not issue
+    for it (each service raises its own error)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
         if data.get("op") == operation and isinstance(data.get("offset"), int) and data["offset"] >= 0:
             return data["offset"]
     except (ValueError, TypeError, AttributeError):
         pass
-    raise ValidationException(f"Invalid pagination token {token!r}: pass the NextToken a previous {operation} "
-                              f"response returned, unchanged.")
+    return None
+
+
+def _decode(token: str, operation: str) -> int:
+    offset = decode_token(token, operation)
+    if offset is None:
+        raise ValidationException(f"Invalid pagination token {token!r}: pass the NextToken a previous {operation} "
+                                  f"response returned, unchanged.")
+    return offset
 
 
 def paginate(items: list, params: dict, operation: str, default_max: int = 10) -> tuple[list, str | None]:
@@ -32,7 +42,7 @@ def paginate(items: list, params: dict, operation: str, default_max: int = 10) -
     size = params.get("MaxResults") or default_max
     page = items[offset:offset + size]
     more = offset + size < len(items)
-    return page, _encode(offset + size, operation) if more else None
+    return page, encode_token(offset + size, operation) if more else None
 
 
 def timestamp(value) -> dt.datetime:
