@@ -8,12 +8,11 @@ wording), calls the operation and serializes its answer or its AWS error. Nothin
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 from werkzeug.wrappers import Request, Response
 
-from labcloud.core.errors import AWSError, SerializationException, UnknownOperationException
+from labcloud.core.errors import AWSError, SerializationException, UnknownOperationException, ValidationException
 from labcloud.platform.service import Service
 from labcloud.protocols import json_codec
 from labcloud.protocols.errors import JSON_11, error_response
@@ -23,10 +22,7 @@ Operation = Callable[[dict], dict]
 
 
 def parse_params(body: bytes) -> dict:
-    try:
-        params = json.loads(body or b"{}")
-    except ValueError:
-        raise SerializationException("The request body is not valid JSON.") from None
+    params = json_codec.loads(body)  # strict: NaN, 1e400 and deep nesting are SerializationExceptions
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object.")
     return params
@@ -36,6 +32,9 @@ class JsonService(Service):
     """A service spoken to in AWS JSON 1.1. Subclasses set `botocore_name` and build `self.operations`."""
 
     botocore_name: str = ""
+    # Members an operation needs although botocore's model leaves them optional (AWS refuses the request
+    # without them): operation -> member names, checked as the model's required members are.
+    also_required: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
@@ -51,6 +50,12 @@ class JsonService(Service):
         """One of the service's operations called from inside labcloud (a pipeline step's request), checked
         as a request from the wire is; raises its AWSError."""
         validate_request(operation, params, self.botocore_name)
+        missing = [name for name in self.also_required.get(operation, ()) if params.get(name) is None]
+        if missing:
+            errors = [f"Value null at '{name[:1].lower() + name[1:]}' failed to satisfy constraint: Member must "
+                      "not be null" for name in missing]
+            noun = "error" if len(errors) == 1 else "errors"
+            raise ValidationException(f"{len(errors)} validation {noun} detected: " + "; ".join(errors))
         handler = self.operations.get(operation)
         if handler is None:
             raise UnknownOperationException(

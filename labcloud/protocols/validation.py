@@ -5,7 +5,9 @@ AWS's JSON services check a request in two stages, and so does this module:
 1. Deserialization: a JSON value of the wrong type (a string where a number belongs, an object where a
    list belongs) is a ``SerializationException`` with the service framework's own terse message, e.g.
    ``class java.lang.String can not be converted to an Integer``. Members the model does not know are
-   ignored, and a JSON ``null`` counts as an absent member.
+   ignored, and a JSON ``null`` counts as an absent member (a null list item or map value is a
+   violation). A number the member's Java type cannot hold (``NaN``, ``1e400``, ``7.9`` for an integer, a
+   timestamp past year 9999) is a ``SerializationException`` too; a whole ``7.0`` reaches the operation as 7.
 2. Constraints: required members, enums, lengths, ranges and regular expressions. All violations are
    reported together in one ``ValidationException``::
 
@@ -28,6 +30,7 @@ import base64
 import binascii
 import datetime
 import functools
+import math
 
 import botocore.session
 
@@ -41,6 +44,9 @@ _MAX_ERRORS = 10
 
 _JAVA_NUMBER = {"integer": "Integer", "long": "Long", "float": "Float", "double": "Double"}
 _SCALARS = {"string", "integer", "long", "float", "double", "boolean", "timestamp", "blob"}
+_WHOLE = {"integer": (-2 ** 31, 2 ** 31 - 1), "long": (-2 ** 63, 2 ** 63 - 1)}  # Java's int and long
+_EPOCH_RANGE = (-62135596800, 253402300799)  # 0001-01-01 to 9999-12-31T23:59:59 UTC, what a datetime holds
+_SHOWN_CHARS = 8192  # a value longer than this is cut in an error message: errors never echo a huge request
 
 
 def require(condition: bool, message: str) -> None:
@@ -165,6 +171,8 @@ def _check_structure(value, spec: _Spec, path: str, errors: list) -> None:
                               "Member must not be null")
             continue
         _check(member, child, prefix + lower, errors)
+        if child.kind in _WHOLE and isinstance(member, float):
+            value[name] = int(member)
 
 
 def _check_list(value, spec: _Spec, path: str, errors: list) -> None:
@@ -173,9 +181,15 @@ def _check_list(value, spec: _Spec, path: str, errors: list) -> None:
     for message in _size_violations(len(value), spec):
         errors.append(_describe(value, spec, path, message))
     item = spec.member
+    for index, element in enumerate(value, 1):
+        if element is None:  # (operations never see a null item)
+            errors.append(f"Value null at '{path}.{index}.member' failed to satisfy constraint: "
+                          "Member must not be null")
     if item.kind in _SCALARS:
         if _any_scalar_violates(value, item):
             errors.append(_describe(value, item, path, "Member must satisfy constraint: " + item.rules))
+        if item.kind in _WHOLE:
+            value[:] = [int(v) if isinstance(v, float) else v for v in value]
     else:
         for index, element in enumerate(value, 1):
             if element is not None:
@@ -200,9 +214,15 @@ def _check_map(value, spec: _Spec, path: str, errors: list) -> None:
     key_spec, value_spec = spec.key, spec.value
     if any(_violations(key, key_spec) for key in value):
         errors.append(_describe(value, spec, path, "Map keys must satisfy constraint: " + key_spec.rules))
+    for key, entry in value.items():
+        if entry is None:
+            errors.append(f"Value null at '{path}.{key}.member' failed to satisfy constraint: "
+                          "Member must not be null")
     if value_spec.kind in _SCALARS:
         if _any_scalar_violates(value.values(), value_spec):
             errors.append(_describe(value, spec, path, "Map value must satisfy constraint: " + value_spec.rules))
+        if value_spec.kind in _WHOLE:
+            value.update({k: int(v) for k, v in value.items() if isinstance(v, float)})
     else:
         for key, entry in value.items():
             if entry is not None:
@@ -241,8 +261,13 @@ def _violations(value, spec: _Spec) -> list[str]:
 
 
 def _describe(value, spec: _Spec, path: str, message: str) -> str:
-    shown = "" if spec.sensitive else f" '{_render(value)}'"
+    shown = "" if spec.sensitive else f" '{_render_clipped(value)}'"
     return f"Value{shown} at '{path}' failed to satisfy constraint: {message}"
+
+
+def _render_clipped(value) -> str:
+    text = _render(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} characters)"
 
 
 def _render(value) -> str:
@@ -270,15 +295,37 @@ def _deserialize(value, kind: str) -> None:
         ok = isinstance(value, str)
     elif kind in _JAVA_NUMBER:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            _check_number(value, kind)
     elif kind == "boolean":
         ok = isinstance(value, bool)
     elif kind == "timestamp":  # epoch seconds on the wire; an ISO 8601 string is accepted too
         ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
             isinstance(value, str) and _is_iso_timestamp(value))
+        if ok and not isinstance(value, str) and not _EPOCH_RANGE[0] <= value <= _EPOCH_RANGE[1]:
+            raise SerializationException(
+                f"{_render_clipped(value)} can not be converted to a Timestamp: epoch seconds must lie between "
+                f"{_EPOCH_RANGE[0]} (year 1) and {_EPOCH_RANGE[1]} (year 9999)")
     else:  # blob: base64 text in JSON; bytes when a rest-json payload is handed over raw
         ok = isinstance(value, (bytes, bytearray)) or (isinstance(value, str) and _blob_bytes(value) is not None)
     if not ok:
         raise SerializationException(_type_mismatch(value, kind))
+
+
+def _check_number(value, kind: str) -> None:
+    """A JSON number the member's Java type cannot hold (not finite, a fraction for an integer, beyond the
+    type's range) is a SerializationException, as AWS's parser refuses it; CBOR carries such values too."""
+    target = _JAVA_NUMBER[kind]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SerializationException(f"{_render(value)} can not be converted to an {target}: it is not finite")
+    if kind in _WHOLE:
+        if isinstance(value, float) and not value.is_integer():
+            raise SerializationException(f"{_render(value)} can not be converted to an {target}: it is not a "
+                                         "whole number")
+        low, high = _WHOLE[kind]
+        if not low <= value <= high:
+            raise SerializationException(f"{_render_clipped(value)} can not be converted to an {target}: it is "
+                                         f"out of range [{low}, {high}]")
 
 
 def _type_mismatch(value, kind: str) -> str:

@@ -34,6 +34,7 @@ from labcloud.services.sagemaker.transform.jobs import TransformJobs
 
 class SageMakerService(JsonService):
     botocore_name = "sagemaker"
+    also_required = {"CreateTrainingJob": ("AlgorithmSpecification",)}  # optional in the model, not in AWS
 
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
