@@ -9,7 +9,10 @@ exceptions.py (ResourceInUse in services/sagemaker, ModelError in services/sagem
     ├── ValidationException       ValidationException   400
     ├── UnknownOperationException UnknownOperationException 400
     ├── SerializationException    SerializationException 400  (a JSON value of the wrong type)
-    ├── ServiceUnavailable        ServiceUnavailable    503  (a service still loading its state)
+    ├── InvalidSignatureException InvalidSignatureException 403 (signed for another service)
+    ├── RequestEntityTooLarge     RequestEntityTooLargeException 413 (a body past the service's bound)
+    ├── ServiceUnavailable        ServiceUnavailable    503  (a service still loading its state, or busy)
+    ├── NotImplementedFault       NotImplemented        501  (what moto or labcloud does not implement)
     └── InternalFailure           InternalFailure       500
 """
 
@@ -39,6 +42,21 @@ class UnknownOperationException(AWSError):
 
 class SerializationException(AWSError):
     code = "SerializationException"
+
+
+class InvalidSignatureException(AWSError):
+    code = "InvalidSignatureException"
+    status = 403
+
+
+class RequestEntityTooLarge(AWSError):
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+class NotImplementedFault(AWSError):
+    code = "NotImplemented"
+    status = 501  # not retried by botocore, unlike 500: the learner sees it at once
 
 
 class ServiceUnavailable(AWSError):

@@ -13,7 +13,7 @@ from typing import Callable
 from werkzeug.wrappers import Request, Response
 
 from labcloud.core.errors import AWSError, SerializationException, UnknownOperationException, ValidationException
-from labcloud.platform.service import Service
+from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Service
 from labcloud.protocols import json_codec
 from labcloud.protocols.errors import JSON_11, error_response
 from labcloud.protocols.validation import service_model, validate_request
@@ -39,6 +39,9 @@ class JsonService(Service):
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
         self.operations: dict[str, Operation] = {}
+
+    def max_request_bytes(self, environ) -> int | None:
+        return CONTROL_PLANE_MAX_BYTES
 
     def check_operations(self) -> None:
         """Every operation in the table is one of the service's (catches a typo at start-up, not at call)."""
@@ -71,6 +74,12 @@ class JsonService(Service):
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[2]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        operation = target.partition(".")[2]
+        if not operation:  # "SageMaker" or "SageMaker.": the registry matched the prefix alone
+            err = UnknownOperationException(f"X-Amz-Target {target[:100]!r} names no operation: send "
+                                            f"'<prefix>.<Operation>', e.g. '{target.partition('.')[0]}.<Operation>'.")
+            status, headers, body = error_response(err)
+            return Response(body, status=status, headers=headers)(environ, start_response)
         status, headers, body = self.dispatch(operation, request.get_data())
         return Response(body, status=status, headers=headers)(environ, start_response)

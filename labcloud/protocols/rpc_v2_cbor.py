@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request
 from labcloud.core.errors import AWSError, InternalFailure, SerializationException
 from labcloud.protocols import cbor
 from labcloud.protocols.aws_json import JsonService
+from labcloud.protocols.errors import request_id as request_id_of
 from labcloud.protocols.rest_json import ROUTE_MATCH
 
 __all__ = ["CBOR", "PROTOCOL", "RpcV2CborService", "operation_path", "parse_params", "error_response"]
@@ -86,8 +87,8 @@ class RpcV2CborService(JsonService):
 
     smithy_namespace: str = ""
 
-    def dispatch_cbor(self, operation: str, body: bytes) -> tuple[int, dict, bytes]:
-        request_id = str(uuid.uuid4())
+    def dispatch_cbor(self, operation: str, body: bytes, request_id: str | None = None) -> tuple[int, dict, bytes]:
+        request_id = request_id or str(uuid.uuid4())
         try:
             result = self.invoke(operation, as_json_input(parse_params(body)))
             return 200, _headers(request_id), cbor.encode(result, omit_none=True)
@@ -111,9 +112,10 @@ class RpcV2CborService(JsonService):
             status, headers, body = error_response(SerializationException(
                 "An RPC v2 CBOR request must not carry an X-Amz-Target header: send either JSON 1.1 with "
                 "X-Amz-Target or CBOR to /service/<Service>/operation/<Operation>."),
-                self.smithy_namespace, str(uuid.uuid4()))
+                self.smithy_namespace, request_id_of(environ))
         else:
-            status, headers, body = self.dispatch_cbor(match["operation"], request.get_data())
+            status, headers, body = self.dispatch_cbor(match["operation"], request.get_data(),
+                                                       request_id_of(environ))
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
                        [*headers.items(), ("Content-Length", str(len(body)))])
         return [body]

@@ -2,6 +2,13 @@
 
 A request goes to the service whose JSON target prefix it names (X-Amz-Target), else to the first whose
 REST paths match it, else to the fallback service (the one that serves the rest of AWS).
+
+Targets are matched as AWS matches them, exactly: a prefix no service of labcloud's has (`sagemaker.X`,
+`Foo.Bar`) goes to the fallback only if it says it serves that target for the request's signature (an
+operation of the AWS service the request was signed for), else it is UnknownOperationException, raised
+here. A REST request that matches no operation but one of a service's owned paths, or an operation's
+route signed for another service where the service refuses those, goes to that service without a match,
+to be answered with its own error.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import importlib
 import re
 
+from labcloud.core.errors import UnknownOperationException
 from labcloud.platform.service import Service, ServiceDefinition
 
 _SCOPE_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/(?P<service>[^/]+)/aws4_request")
@@ -50,18 +58,30 @@ class Registry:
         raise KeyError(f"no service named {name}")
 
     def route(self, environ: dict) -> tuple[Service | None, re.Match | None]:
-        """The service a request goes to, with the REST path match (None for JSON targets and the fallback)."""
+        """The service a request goes to, with the REST path match (None for JSON targets and the fallback);
+        UnknownOperationException for a target that no service serves."""
         target = environ.get("HTTP_X_AMZ_TARGET")
+        scope = signed_for(environ)
         if target:
-            service = self._by_target.get(target.partition(".")[0])
+            prefix, _, operation = target.partition(".")
+            service = self._by_target.get(prefix)
             if service is not None:
                 return service, None
+            if self._fallback is None or not self._fallback.serves_target(prefix, operation, scope):
+                raise UnknownOperationException(
+                    f"No AWS service labcloud serves has the operation X-Amz-Target {target[:200]!r}"
+                    + (f" (the request is signed for {scope[:64]!r})." if scope else " (the request is unsigned)."))
+            return self._fallback, None
         if self._rest:
-            method, path, scope = environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), signed_for(environ)
+            method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
             for service in self._rest:
-                match = service.definition.routes.rest_match(method, path, scope)
+                routes = service.definition.routes
+                match = routes.rest_match(method, path, scope)
                 if match:
                     return service, match
+                if routes.owns(path, scope) or (routes.refuse_foreign_signatures and routes.rest_match(
+                        method, path, scope, any_signature=True)):
+                    return service, None
         return self._fallback, None
 
     @property

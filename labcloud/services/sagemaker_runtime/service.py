@@ -8,13 +8,14 @@ served, ModelError (424) when a container answers with an error or does not answ
 
 from __future__ import annotations
 
+from labcloud.core.errors import AWSError
 from labcloud.platform.service import Routes, ServiceDefinition
 from labcloud.protocols.rest_json import RestJsonService
 from labcloud.runtime.serving.containers import ContainerError, ContainerUnavailable
 from labcloud.services.sagemaker_runtime.exceptions import ModelError, ValidationError
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
-INVOCATIONS = r"^/endpoints/(?P<name>[^/]+)/invocations$"
+INVOCATIONS = r"^/endpoints/(?P<name>.*)/invocations$"  # any name: a bad one is a ValidationError, as AWS's
 
 
 def log_group(endpoint: str) -> str:
@@ -22,6 +23,10 @@ def log_group(endpoint: str) -> str:
 
 
 class RuntimeService(RestJsonService):
+    botocore_name = "sagemaker-runtime"
+    validation_error = ValidationError
+    operation_names = ("InvokeEndpoint",)
+
     def __init__(self, ctx, definition):
         super().__init__(ctx, definition)
         self.routes = {INVOCATIONS: self.invoke_endpoint}
@@ -30,7 +35,15 @@ class RuntimeService(RestJsonService):
     def start(self) -> None:
         self.endpoints = self.ctx.services.service("sagemaker").endpoints
 
+    def max_request_bytes(self, environ) -> int | None:
+        return MAX_PAYLOAD_BYTES  # refused before it is read
+
+    def request_too_large(self, size: int, limit: int) -> AWSError:
+        return ValidationError(f"The request body is {size} bytes; InvokeEndpoint accepts at most {limit} bytes. "
+                               "Use batch transform or asynchronous inference.")
+
     def invoke_endpoint(self, request, path: dict) -> tuple[int, dict, bytes]:
+        self.validate_input("InvokeEndpoint", request, {"EndpointName": path["name"]})
         body, headers = self._invoke(path["name"], request)
         return 200, headers, body
 
@@ -107,5 +120,6 @@ def _check_target(name: str, variant, target: str | None) -> None:
 
 
 SERVICE = ServiceDefinition(name="sagemaker-runtime",
-                            routes=Routes(rest_paths=(("POST", INVOCATIONS),), signing_names=("sagemaker",)),
+                            routes=Routes(rest_paths=(("POST", INVOCATIONS),), signing_names=("sagemaker",),
+                                          owned_paths=(r"^/endpoints/",), refuse_foreign_signatures=True),
                             factory=RuntimeService, health_names=())

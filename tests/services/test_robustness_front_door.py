@@ -1,0 +1,259 @@
+"""Bad input at the front door (issue 15): every answer is AWS's, a 400 for what the client got wrong,
+never a plain-text 500; every answer has a request id; targets are routed as AWS routes them; bodies are
+bounded before they are read; idle, stalled and surplus connections are let go."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support.http import read_http_response
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+SIGNED_FOR = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+
+
+def exchange(port: int, head: bytes, body: bytes = b"", timeout: float = 20) -> tuple[int, dict, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head + body)
+        return read_http_response(sock.makefile("rb"))
+
+
+def post(port: int, body: bytes, target: str | None = None, path: str = "/", method: str = "POST",
+         signed_for: str | None = None, content_type: str = "application/x-amz-json-1.1") -> tuple[int, dict, bytes]:
+    lines = [f"{method} {path} HTTP/1.1", "Host: x", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    if target is not None:
+        lines.append(f"X-Amz-Target: {target}")
+    if signed_for:
+        lines.append("Authorization: " + SIGNED_FOR.format(signed_for))
+    return exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode(), body)
+
+
+def aws_error(response) -> tuple[int, str, str]:
+    status, headers, body = response
+    assert headers.get("x-amzn-requestid"), headers
+    assert headers["content-type"] == "application/x-amz-json-1.1", (headers, body[:300])
+    error = json.loads(body)
+    return status, error["__type"], error["message"]
+
+
+def nested_search(levels: int) -> dict:
+    expression = {"Filters": [{"Name": "TrainingJobName", "Operator": "Equals", "Value": "x"}]}
+    for _ in range(levels - 1):
+        expression = {"SubExpressions": [expression]}
+    return {"Resource": "TrainingJob", "SearchExpression": expression}
+
+
+TRAINING_JOB = {"TrainingJobName": "robust", "RoleArn": ROLE, "OutputDataConfig": {"S3OutputPath": "s3://b/out"},
+                "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 60}}
+
+BAD_BODIES = [  # (operation, body, AWS's code): each was a plain-text 500 before
+    ("ListTrainingJobs", b'{"MaxResults": NaN}', "SerializationException"),
+    ("ListTrainingJobs", b'{"MaxResults": Infinity}', "SerializationException"),
+    ("ListTrainingJobs", b'{"MaxResults": -Infinity}', "SerializationException"),
+    ("ListTrainingJobs", b'{"MaxResults": 1e400}', "SerializationException"),
+    ("ListTrainingJobs", b'{"MaxResults": 99999999999999999999}', "SerializationException"),
+    ("ListTrainingJobs", b'{"MaxResults": 7.9}', "SerializationException"),
+    ("ListModels", b'{"CreationTimeAfter": 1e20}', "SerializationException"),
+    ("ListModels", b'{"CreationTimeBefore": -1e15}', "SerializationException"),
+    ("ListEndpoints", b"[" * 100_000, "SerializationException"),
+    ("CreateModel", b'{"a":' * 100_000, "SerializationException"),
+    ("Search", json.dumps(nested_search(300)).encode(), "SerializationException"),
+    ("CreateTrainingJob", json.dumps(TRAINING_JOB).encode(), "ValidationException"),
+    ("CreateEndpointConfig", b'{"EndpointConfigName": "c", "ProductionVariants": [null]}', "ValidationException"),
+    ("CreateModel", b'{"ModelName": "m", "ExecutionRoleArn": "%s", "Containers": [{"Environment": {"A": null}}]}'
+     % ROLE.encode(), "ValidationException"),
+    ("ListTrainingJobs", b"\xff\xfe", "SerializationException"),
+]
+
+
+@pytest.mark.parametrize("operation, body, code", BAD_BODIES, ids=[f"{o}-{b[:24]!r}" for o, b, _ in BAD_BODIES])
+def test_bad_bodies_are_aws_400s_with_a_message(labcloud_server, operation, body, code):
+    status, got, message = aws_error(post(labcloud_server.port, body, f"SageMaker.{operation}"))
+    assert (status, got) == (400, code) and message
+
+
+def test_a_whole_float_page_size_is_a_page_size(labcloud_server):
+    status, _, body = post(labcloud_server.port, b'{"MaxResults": 2.0}', "SageMaker.ListTrainingJobs")
+    assert status == 200 and "TrainingJobSummaries" in json.loads(body)
+
+
+def test_a_search_nested_as_deep_as_the_parser_reads_is_validated_without_a_fault(labcloud_server):
+    # 95 levels are about 195 JSON levels, within json_codec.MAX_DEPTH; labcloud serves no Search, so having
+    # passed validation it is an unknown operation.
+    status, code, _ = aws_error(post(labcloud_server.port, json.dumps(nested_search(95)).encode(), "SageMaker.Search"))
+    assert (status, code) == (400, "UnknownOperationException")
+
+
+def test_boto3_sees_the_codes(labcloud_server):
+    from botocore.config import Config
+
+    sm = boto3.client("sagemaker", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as info:
+        sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{}])
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert info.value.response["ResponseMetadata"]["RequestId"]
+
+
+@pytest.mark.parametrize("target", ["sagemaker.CreateModel", "SAGEMAKER.ListModels", "Foo.Bar", "SageMaker",
+                                    "SageMaker.", "SageMaker.createModel", ".ListModels", "Logs_20140328.NoSuchThing"])
+def test_targets_are_matched_exactly_or_unknown(labcloud_server, target):
+    body = json.dumps({"ModelName": "shadow-model", "ExecutionRoleArn": ROLE}).encode()
+    for signed in (None, "sagemaker", "logs"):
+        status, code, message = aws_error(post(labcloud_server.port, body, target, signed_for=signed))
+        assert (status, code) == (400, "UnknownOperationException"), (target, signed, message)
+
+
+def test_a_wrong_case_target_never_reaches_moto_sagemaker(labcloud_server, sm):
+    body = json.dumps({"ModelName": "shadow-model", "ExecutionRoleArn": ROLE,
+                       "PrimaryContainer": {"Image": "x"}}).encode()
+    assert post(labcloud_server.port, body, "sagemaker.CreateModel", signed_for="sagemaker")[0] == 400
+    assert "shadow-model" not in [m["ModelName"] for m in sm.list_models()["Models"]]
+    journal = labcloud_server.state_dir / "moto-journal.bin"
+    assert not journal.exists() or b"shadow-model" not in journal.read_bytes()
+
+
+def test_moto_targets_still_work(labcloud_server):
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/robustness/moto-targets")
+    assert logs.describe_log_groups(logGroupNamePrefix="/robustness/")["logGroups"]
+
+
+SIGNED = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+
+
+@pytest.mark.parametrize("method, path, signed, status, code", [
+    ("GET", "/endpoints/x/invocations", "sagemaker", 404, "UnknownOperationException"),
+    ("PUT", "/endpoints/x/invocations", None, 404, "UnknownOperationException"),
+    ("DELETE", "/endpoints/x", "sagemaker", 404, "UnknownOperationException"),
+    ("POST", "/endpoints/x/invocations/", "sagemaker", 404, "UnknownOperationException"),
+    ("POST", "/endpoints/a%2Fb/invocations", "sagemaker", 400, "ValidationError"),
+    ("POST", "/endpoints//invocations", "sagemaker", 400, "ValidationError"),
+    ("POST", "/endpoints/" + "n" * 64 + "/invocations", "sagemaker", 400, "ValidationError"),
+    ("POST", "/endpoints/no-such-endpoint/invocations", "sagemaker", 400, "ValidationError"),
+    ("POST", "/endpoints/x/invocations", "s3", 403, "InvalidSignatureException"),
+])
+def test_odd_invocations_get_the_runtimes_own_errors(labcloud_server, method, path, signed, status, code):
+    got = aws_error(post(labcloud_server.port, b"1,2", path=path, method=method, signed_for=signed,
+                         content_type="text/csv"))
+    assert got[:2] == (status, code), got
+
+
+def test_a_bad_runtime_header_is_a_validation_error(labcloud_server):
+    with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=10) as sock:
+        sock.sendall(b"POST /endpoints/x/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                     b"X-Amzn-SageMaker-Custom-Attributes: " + b"a" * 2000 + b"\r\n\r\n1")
+        status, code, message = aws_error(read_http_response(sock.makefile("rb")))
+    assert (status, code) == (400, "ValidationError") and "customAttributes" in message
+
+
+def test_every_answer_has_a_request_id(labcloud_server, s3):
+    s3.create_bucket(Bucket="robustness-ids")
+    response = s3.put_object(Bucket="robustness-ids", Key="k", Body=b"x")
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    for head in (b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET /_labcloud/nothing HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"):
+        status, headers, _ = exchange(labcloud_server.port, head)
+        assert headers.get("x-amzn-requestid"), (head, status, headers)
+
+
+def test_http_level_refusals_are_aws_errors_not_html(labcloud_server):
+    status, headers, body = exchange(labcloud_server.port, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
+    assert status == 414 and b"<html" not in body.lower() and headers.get("x-amzn-requestid")
+    status, headers, body = exchange(labcloud_server.port,
+                                     b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SageMaker.ListModels\r\n"
+                                     b"Content-Length: -5\r\n\r\n")
+    assert status == 400 and json.loads(body)["__type"] == "SerializationException"
+
+
+def test_a_huge_body_is_refused_unread_and_not_echoed(labcloud_server):
+    size = 40 * 1024 * 1024
+    value = b"x" * size
+    body = b'{"ModelName": "' + value + b'"}'
+    started = time.monotonic()
+    status, headers, answer = post(labcloud_server.port, body, "SageMaker.CreateModel")
+    assert status == 413 and json.loads(answer)["__type"] == "RequestEntityTooLargeException"
+    assert len(answer) < 1000 and headers["connection"] == "close"
+    assert time.monotonic() - started < 15
+
+
+def test_a_long_value_under_the_bound_is_cut_in_the_message(labcloud_server):
+    body = json.dumps({"ModelName": "m" * 2_000_000, "ExecutionRoleArn": ROLE}).encode()
+    status, code, message = aws_error(post(labcloud_server.port, body, "SageMaker.CreateModel"))
+    assert (status, code) == (400, "ValidationException") and len(message) < 20_000
+
+
+def test_invoke_endpoint_bodies_past_6_mb_are_refused_before_reading(labcloud_server, runtime):
+    with pytest.raises(ClientError) as info:
+        runtime.invoke_endpoint(EndpointName="no-such-endpoint", Body=b"1" * (6 * 1024 * 1024 + 1),
+                                ContentType="text/csv")
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+    assert "6291456" in info.value.response["Error"]["Message"]
+
+
+def test_a_chunked_body_past_the_bound_is_refused(labcloud_server):
+    chunk = b"x" * (1 << 20)
+    with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=20) as sock:
+        sock.sendall(b"POST /endpoints/x/invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(8):
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        sock.sendall(b"0\r\n\r\n")
+        status, code, _ = aws_error(read_http_response(sock.makefile("rb")))
+    assert (status, code) == (400, "ValidationError")
+
+
+def test_a_fault_inside_moto_is_an_aws_error(labcloud_server):
+    # POST on an S3 key with no sub-resource once raised KeyError 'DEFAULT' inside moto.
+    status, headers, body = post(labcloud_server.port, b"x", path="/robustness-ids/k", signed_for="s3",
+                                 content_type="application/octet-stream")
+    assert headers.get("x-amzn-requestid") and b"Traceback" not in body
+    if status >= 500:
+        assert b"<Code>" in body and headers["x-amzn-requestid"].encode() in body
+
+
+# --- connections, on a server of this test's own with short limits -----------------------------------
+
+@pytest.fixture
+def short_limits(in_process, monkeypatch):
+    from labcloud.server import http_handler
+
+    monkeypatch.setattr(http_handler, "READ_SECONDS", 1)
+    monkeypatch.setattr(http_handler.KeepAliveRequestHandler, "timeout", 1)
+    monkeypatch.setattr(http_handler, "BUSY_WAIT_SECONDS", 0.3)
+    return in_process(state_dir=None)
+
+
+def test_idle_and_half_sent_connections_are_closed_in_seconds(short_limits):
+    port = short_limits.port
+    for partial in (b"", b"POST / HTTP/1.1\r\nHost: x\r\n", b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(partial)
+            started = time.monotonic()
+            while sock.recv(65536):  # whatever answer comes, then the close
+                pass
+            assert time.monotonic() - started < 5, partial
+
+
+def test_connections_past_the_bound_wait_then_get_503(short_limits):
+    port = short_limits.port
+    short_limits.http.connection_slots = threading.BoundedSemaphore(2)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    try:
+        for sock in held:  # each is being served (idle in its keep-alive wait)
+            sock.sendall(b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_http_response(sock.makefile("rb"))[0] == 200
+        status, headers, body = exchange(port, b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status == 503 and b"ServiceUnavailable" in body and headers["connection"] == "close"
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(1.5)  # the server lets the idle ones go; the slots are free again
+    assert exchange(port, b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
