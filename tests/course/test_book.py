@@ -3,8 +3,6 @@ hidden test anywhere in the site, and needs nothing from the internet."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -14,18 +12,6 @@ from autograder import course, leaks
 
 REPO = Path(__file__).resolve().parents[2]
 LABS = course.lab_names(REPO)
-
-
-@pytest.fixture(scope="module")
-def site(labcloud_server, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", "-W", "-n", "--keep-going", str(REPO), "--path-output", str(out)],
-        capture_output=True, text=True, timeout=1800,
-    )
-    assert result.returncode == 0, f"strict build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-    return out / "_build" / "html"
 
 
 def test_site_has_the_landing_page(site):
