@@ -41,7 +41,8 @@ class JsonService(Service):
         self.operations: dict[str, Operation] = {}
 
     def max_request_bytes(self, environ) -> int | None:
-        return CONTROL_PLANE_MAX_BYTES
+        """JSON requests are bounded; a REST route the service also has (CodeCommit's git pushes) is not."""
+        return None if environ.get("labcloud.route_match") is not None else CONTROL_PLANE_MAX_BYTES
 
     def check_operations(self) -> None:
         """Every operation in the table is one of the service's (catches a typo at start-up, not at call)."""

@@ -25,6 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
 from labcloud.core.errors import AWSError, InternalFailure, SerializationException
+from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES
 from labcloud.protocols import cbor
 from labcloud.protocols.aws_json import JsonService
 from labcloud.protocols.errors import request_id as request_id_of
@@ -86,6 +87,9 @@ class RpcV2CborService(JsonService):
     name the JSON target prefix and `operation_path(...)` (the model's targetPrefix is the service name)."""
 
     smithy_namespace: str = ""
+
+    def max_request_bytes(self, environ) -> int | None:
+        return CONTROL_PLANE_MAX_BYTES  # CBOR requests come by their path: bounded as JSON ones are
 
     def dispatch_cbor(self, operation: str, body: bytes, request_id: str | None = None) -> tuple[int, dict, bytes]:
         request_id = request_id or str(uuid.uuid4())

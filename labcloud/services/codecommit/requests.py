@@ -10,6 +10,7 @@ import re
 
 from labcloud.protocols.validation import service_model
 from labcloud.services.codecommit.exceptions import (BranchNameRequiredException, CommitIdRequiredException,
+                                                     InvalidBranchNameException, InvalidCommitIdException,
                                                      InvalidOrderException, InvalidRepositoryNameException,
                                                      InvalidSortByException, MaximumRepositoryNamesExceededException,
                                                      RepositoryNameRequiredException,
@@ -51,8 +52,12 @@ def precheck(operation: str, params: dict) -> None:
         key = "defaultBranchName" if operation == "UpdateDefaultBranch" else "branchName"
         if not params.get(key):
             raise BranchNameRequiredException(f"A branch name is required: pass {key}.")
+        if isinstance(params[key], str) and "\0" in params[key]:  # (git is never asked: no NUL goes to a process)
+            raise InvalidBranchNameException(f"The branch name {params[key]!r} is not valid.")
     if operation in ("CreateBranch", "GetCommit") and not params.get("commitId"):
         raise CommitIdRequiredException("A commit ID is required: pass commitId.")
+    if isinstance(params.get("commitId"), str) and "\0" in params["commitId"]:
+        raise InvalidCommitIdException(f"The commit ID {params['commitId']!r} is not valid.")
     if params.get("sortBy") is not None and params["sortBy"] not in _SORT_BY:
         raise InvalidSortByException(f"The sortBy value {params['sortBy']!r} is not valid: use one of "
                                      f"{', '.join(_SORT_BY)}.")

@@ -25,6 +25,18 @@ from labcloud.services.moto.defaults import ensure_defaults
 log = logging.getLogger("labcloud")
 JOURNAL_FILE = "moto-journal.bin"
 _SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# Signing names of JSON services that are not (only) the botocore service's name, as botocore 1.44's models
+# give them (metadata.signingName): a request signed for the key may be for any of the values.
+_SIGNED_AS = {
+    "monitoring": ("cloudwatch",), "states": ("stepfunctions",), "dynamodb": ("dynamodbstreams",),
+    "elasticmapreduce": ("emr",), "tagging": ("resourcegroupstaggingapi",), "servicequotas": ("service-quotas",),
+    "timestream": ("timestream-query", "timestream-write"), "events": ("eventbridgev2",), "sso": ("sso-admin",),
+    "cloudhsm": ("cloudhsmv2",), "cloudcontrolapi": ("cloudcontrol",), "kinesisanalytics": ("kinesisanalyticsv2",),
+    "forecast": ("forecastquery",), "cassandra": ("keyspaces", "keyspacesstreams"), "mturk-requester": ("mturk",),
+    "aws-marketplace": ("marketplace-entitlement", "meteringmarketplace", "marketplace-agreement"),
+    "mgh": ("migrationhub-config",), "aoss": ("opensearchserverless",), "ses": ("mailmanager",),
+    "sms-voice": ("pinpoint-sms-voice-v2",), "voiceid": ("voice-id",), "applicationinsights": ("application-insights",),
+}
 
 
 class MotoService(Service):
@@ -57,11 +69,11 @@ class MotoService(Service):
         if signed_for is None:
             service = UNSIGNED_REQUESTS.get(prefix, (None,))[0]
             return service is not None and _json_operation(service, prefix, operation)
-        model = _model(signed_for)
-        if model is None or not model.metadata.get("targetPrefix"):
-            return True  # a signing name that is no botocore service name (monitoring, states), or a REST
-            # or query service that takes no target: moto decides, as before
-        return _json_operation(signed_for, prefix, operation)
+        names = (signed_for, *_SIGNED_AS.get(signed_for, ()))
+        models = [model for model in map(_model, names) if model is not None]
+        if models and not any(model.metadata.get("targetPrefix") for model in models):
+            return True  # a REST or query service (S3, IAM) ignores a target header, as AWS's does
+        return any(_json_operation(name, prefix, operation) for name in names)
 
     def max_request_bytes(self, environ) -> int | None:
         """A JSON API request (a target) is bounded as the control planes are; S3's bodies are not."""

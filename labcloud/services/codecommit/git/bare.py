@@ -83,7 +83,7 @@ class BareRepository:
     @staticmethod
     def valid_branch_name(name: str) -> bool:
         """git's rules for a branch name (git check-ref-format)."""
-        if name.startswith("-"):
+        if name.startswith("-") or "\0" in name:  # (a NUL cannot even be passed to git)
             return False
         return program.run(["check-ref-format", f"refs/heads/{name}"], check=False).returncode == 0
 
