@@ -257,3 +257,36 @@ def test_connections_past_the_bound_wait_then_get_503(short_limits):
             sock.close()
     time.sleep(1.5)  # the server lets the idle ones go; the slots are free again
     assert exchange(port, b"GET /_labcloud/health HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
+
+
+@pytest.mark.parametrize("body, code", [
+    (b'{"limit": NaN}', "SerializationException"),
+    (b'{"limit": 7.5}', "SerializationException"),
+    (b'{"limit": "ten"}', "SerializationException"),
+    (b'{"limit": 0}', "ValidationException"),
+    (b"[" * 100_000, "SerializationException"),
+])
+def test_moto_json_services_are_checked_as_aws_checks_them(labcloud_server, body, code):
+    status, got, message = aws_error(post(labcloud_server.port, body, "Logs_20140328.DescribeLogGroups",
+                                          signed_for="logs"))
+    assert (status, got) == (400, code), message
+
+
+CBOR_PATH = "/service/AWS242ServiceCatalogService/operation/SearchProducts"
+
+
+@pytest.mark.parametrize("params, code", [
+    ({"PageSize": float("nan")}, "SerializationException"),
+    ({"PageSize": 2 ** 40}, "SerializationException"),
+    ({"PageSize": 2.5}, "SerializationException"),
+    ({"Filters": {"FullTextSearch": [None]}}, "ValidationException"),
+])
+def test_cbor_requests_get_the_same_checks(labcloud_server, params, code):
+    from labcloud.protocols import cbor
+
+    body = cbor.encode(params)
+    head = (f"POST {CBOR_PATH} HTTP/1.1\r\nHost: x\r\nsmithy-protocol: rpc-v2-cbor\r\nContent-Type: application/cbor\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    status, headers, answer = exchange(labcloud_server.port, head, body)
+    error = cbor.decode(answer)
+    assert status == 400 and error["__type"].endswith(code) and headers.get("x-amzn-requestid"), error

@@ -19,7 +19,9 @@ from moto.moto_server.werkzeug_app import UNSIGNED_REQUESTS, DomainDispatcherApp
 
 from labcloud.persistence.journal import Journal, is_mutation, replay
 from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Routes, Service, ServiceDefinition
-from labcloud.protocols.validation import service_model
+from labcloud.core.errors import SerializationException
+from labcloud.protocols import json_codec
+from labcloud.protocols.validation import service_model, validate_request
 from labcloud.services.moto.defaults import ensure_defaults
 
 log = logging.getLogger("labcloud")
@@ -80,9 +82,14 @@ class MotoService(Service):
         return CONTROL_PLANE_MAX_BYTES if environ.get("HTTP_X_AMZ_TARGET") else None
 
     def __call__(self, environ, start_response):
-        if self.journal is None:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if self.journal is None and not target:
             return self.app(environ, start_response)
         body = _read_whole_body(environ)
+        if target:  # moto's JSON services get what AWS's would accept: parsed strictly, checked against the model
+            _check_json_request(target, body, environ.get("labcloud.signed_for"))
+        if self.journal is None:
+            return self.app(environ, start_response)
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -110,6 +117,21 @@ def _json_operation(service: str, prefix: str, operation: str) -> bool:
     model = _model(service)
     return (model is not None and model.metadata.get("targetPrefix") == prefix
             and operation in model.operation_names)
+
+
+def _check_json_request(target: str, body: bytes, signed_for: str | None) -> None:
+    """SerializationException or ValidationException (protocols.validation) for a JSON request that moto would
+    otherwise read leniently (NaN, 1e400, a wrong type) and might fail on with a 500."""
+    prefix, _, operation = target.partition(".")
+    names = (signed_for, *_SIGNED_AS.get(signed_for, ())) if signed_for else (
+        UNSIGNED_REQUESTS.get(prefix, (None,))[0],)
+    for name in names:
+        if name and _json_operation(name, prefix, operation):
+            params = json_codec.loads(body)
+            if not isinstance(params, dict):
+                raise SerializationException("The request body must be a JSON object.")
+            validate_request(operation, params, name)
+            return
 
 
 def _read_whole_body(environ) -> bytes:
