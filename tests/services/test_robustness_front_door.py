@@ -290,3 +290,10 @@ def test_cbor_requests_get_the_same_checks(labcloud_server, params, code):
     status, headers, answer = exchange(labcloud_server.port, head, body)
     error = cbor.decode(answer)
     assert status == 400 and error["__type"].endswith(code) and headers.get("x-amzn-requestid"), error
+
+
+def test_a_method_moto_routes_nowhere_is_an_aws_error_not_html(labcloud_server, s3):
+    s3.create_bucket(Bucket="robustness-methods")
+    status, headers, body = post(labcloud_server.port, b"", path="/robustness-methods", method="FOO", signed_for="s3",
+                                 content_type="application/xml")
+    assert status == 405 and b"<Code>MethodNotAllowed</Code>" in body and b"<html" not in body.lower()

@@ -4,6 +4,10 @@ in the same process, behind the gateway as the service that takes what no other 
 moto keeps its state in memory; with a state directory, every request that changed something is
 appended to a journal (persistence/journal.py) and replayed into moto before the endpoint serves, so
 objects, log events and roles survive a restart, a `kill -9` included.
+
+In front of moto: a JSON request (a target) reaches it only if it is an operation of the service it is
+signed for (serves_target, asked by the registry), parsed strictly and checked against that service's
+botocore model first; Flask's HTML error pages become AWS's error bodies.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ import io
 import logging
 import re
 
-from moto.moto_api._internal.models import moto_api_backend
 from botocore.exceptions import UnknownServiceError
+from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import UNSIGNED_REQUESTS, DomainDispatcherApplication, create_backend_app
+from werkzeug.http import HTTP_STATUS_CODES
 
+from labcloud.core.errors import AWSError, SerializationException
 from labcloud.persistence.journal import Journal, is_mutation, replay
 from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Routes, Service, ServiceDefinition
-from labcloud.core.errors import SerializationException
 from labcloud.protocols import json_codec
+from labcloud.protocols.errors import any_protocol_error
 from labcloud.protocols.validation import service_model, validate_request
 from labcloud.services.moto.defaults import ensure_defaults
 
@@ -84,19 +90,19 @@ class MotoService(Service):
     def __call__(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET")
         if self.journal is None and not target:
-            return self.app(environ, start_response)
+            return _aws_shaped(self.app, environ, start_response)
         body = _read_whole_body(environ)
         if target:  # moto's JSON services get what AWS's would accept: parsed strictly, checked against the model
             _check_json_request(target, body, environ.get("labcloud.signed_for"))
         if self.journal is None:
-            return self.app(environ, start_response)
+            return _aws_shaped(self.app, environ, start_response)
         captured = {}
 
         def capture(status, headers, exc_info=None):
             captured["status"] = int(status.split()[0])
             return start_response(status, headers, exc_info)
 
-        chunks = list(self.app(environ, capture))
+        chunks = list(_aws_shaped(self.app, environ, capture))
         if captured.get("status", 500) < 300 and is_mutation(environ, body):
             self.journal.record(environ, body, b"".join(chunks))
         return chunks
@@ -117,6 +123,33 @@ def _json_operation(service: str, prefix: str, operation: str) -> bool:
     model = _model(service)
     return (model is not None and model.metadata.get("targetPrefix") == prefix
             and operation in model.operation_names)
+
+
+def _aws_shaped(app, environ, start_response):
+    """moto's answer, except that Flask's own HTML error pages (a method or path no backend routes) become
+    AWS's error body: 405 MethodNotAllowed, 404 NotFound, as S3 names them."""
+    page = {}
+
+    def start(status, headers, exc_info=None):
+        code = int(status.split()[0])
+        if code >= 400 and any(k.lower() == "content-type" and v.startswith("text/html") for k, v in headers):
+            page["status"] = code
+            return lambda data: None
+        return start_response(status, headers, exc_info)
+
+    chunks = app(environ, start)
+    if not page:
+        return chunks
+    if hasattr(chunks, "close"):
+        chunks.close()
+    code = page["status"]
+    err = AWSError(f"labcloud (moto) has no {environ.get('REQUEST_METHOD', '')[:16]} operation at "
+                   f"{environ.get('PATH_INFO', '')[:200]}.")
+    err.code, err.status = {405: "MethodNotAllowed", 404: "NotFound"}.get(code, "InvalidRequest"), code
+    status, headers, body = any_protocol_error(environ, err)
+    start_response(f"{code} {HTTP_STATUS_CODES.get(code, 'Error')}", [*headers.items(),
+                                                                      ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _check_json_request(target: str, body: bytes, signed_for: str | None) -> None:
