@@ -30,4 +30,3 @@ def site(labcloud_server, tmp_path_factory) -> Path:
     )
     assert result.returncode == 0, f"strict build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     return out / "_build" / "html"
-
