@@ -12,4 +12,5 @@ SERVICES = [
     "labcloud.services.codebuild:SERVICE",
     "labcloud.services.servicecatalog:SERVICE",
     "labcloud.services.codepipeline:SERVICE",
+    "labcloud.services.usage:SERVICE",  # labcloud's own: what SageMaker jobs and endpoints used (`labcloud bill`)
 ]

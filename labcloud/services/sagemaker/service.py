@@ -11,6 +11,8 @@ operations table.
     projects    Projects        (projects/)   projects: a template's stack (repositories, CI/CD, rules)
     tags        Tags            (tagging/)    AddTags, ListTags, DeleteTags of any resource, by ARN
 
+usage() gathers what the families used, as AWS would meter it (usage.py), for `labcloud bill`.
+
 The model-server launcher (runtime/serving) starts with the service, so that it has preloaded its
 libraries by the time the first endpoint starts.
 """
@@ -30,6 +32,7 @@ from labcloud.services.sagemaker.registry.packages import ModelRegistry
 from labcloud.services.sagemaker.tagging.tags import Tags
 from labcloud.services.sagemaker.training.jobs import TrainingJobs
 from labcloud.services.sagemaker.transform.jobs import TransformJobs
+from labcloud.services.sagemaker.usage import UsageRow, collect
 
 
 class SageMakerService(JsonService):
@@ -67,6 +70,10 @@ class SageMakerService(JsonService):
 
     def close(self) -> None:
         close_shared_launcher()
+
+    def usage(self, now=None) -> list[UsageRow]:
+        """One row per job, transform and endpoint variant: instance type, count, billable seconds."""
+        return collect(self.training, self.processing, self.transform, self.endpoints, now)
 
     def status(self) -> dict:
         report = {}

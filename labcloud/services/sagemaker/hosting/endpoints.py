@@ -4,6 +4,9 @@ Each creation or update is a DeploymentWorker: it starts a new Deployment of the
 (deployment.py) and switches the endpoint to it once every container answers /ping; the old deployment
 serves meanwhile, then drains and stops. Statuses follow lifecycle.ENDPOINT. Records are kept in the
 store ('endpoints'); on restart an endpoint that was serving is started again (Creating, then InService).
+
+Each endpoint also has its usage record ('endpoint-usage', sagemaker/usage.py): the stretches it spent in
+service with each endpoint config, kept after DeleteEndpoint so that `labcloud bill` still counts them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from labcloud.services.sagemaker.hosting import deployment as deployments
 from labcloud.services.sagemaker.hosting.deployment import Deployment
 from labcloud.services.sagemaker.hosting.lifecycle import ENDPOINT, RESUMED
 from labcloud.services.sagemaker.hosting.records import Endpoint
+from labcloud.services.sagemaker.usage import EndpointUsage
 
 WORKER_JOIN_SECONDS = 30
 
@@ -40,12 +44,14 @@ class Endpoints(ResourceFamily):
         self.models = models
         self.endpoints: dict[str, Endpoint] = {}
         self.live: dict[str, Deployment] = {}  # what serves each endpoint now
+        self.usage: dict[str, EndpointUsage] = {}  # by EndpointUsage.key(): every endpoint's, deleted ones too
         self.workers = Workers()
 
     # ---- life of the family ----
 
     def start(self) -> None:
         self.endpoints = {n: Endpoint(d) for n, d in self.store.load_all("endpoints").items()}
+        self.usage = {k: EndpointUsage(r) for k, r in self.store.load_all(EndpointUsage.KIND).items()}
         for name, record in list(self.endpoints.items()):
             if record.status == "Deleting":
                 self._forget(name)
@@ -95,8 +101,27 @@ class Endpoints(ResourceFamily):
 
     def _forget(self, name: str) -> None:
         with self.lock:
-            self.endpoints.pop(name, None)
+            record = self.endpoints.pop(name, None)
             self.store.delete("endpoints", name)
+            if record is not None:
+                self._record_usage(record, lambda usage: usage.deleted(utc_now()))
+
+    def _record_usage(self, record: Endpoint, change) -> None:
+        """Apply `change` to the endpoint's usage record (made if missing) and save it; `change` returns
+        False when it changed nothing."""
+        with self.lock:
+            key = EndpointUsage.key(record.name, record.description["CreationTime"])
+            usage = self.usage.get(key)
+            if usage is None:
+                usage = self.usage[key] = EndpointUsage.new(record.name, record.description["CreationTime"])
+            if change(usage) is not False:
+                self.store.save(EndpointUsage.KIND, key, usage.snapshot())
+
+    def usage_rows(self, now) -> list:
+        """sagemaker/usage.py's rows of every endpoint this server has had, deleted ones included."""
+        with self.lock:
+            live = {EndpointUsage.key(n, r.description["CreationTime"]): r.status for n, r in self.endpoints.items()}
+            return [row for key, usage in self.usage.items() for row in usage.rows(live.get(key), now)]
 
     def still_ours(self, record: Endpoint, worker: Worker) -> bool:
         """May a worker started for `record` still change it? Not once the endpoint was deleted (even if one
@@ -193,6 +218,9 @@ class Endpoints(ResourceFamily):
             if self.still_ours(record, worker):
                 self._set_status(record, "InService", EndpointConfigName=config_name, FailureReason=None,
                                  PendingDeploymentSummary=None, ProductionVariants=variant_summaries(deployment))
+                runs = {"EndpointConfigName": config_name, "ProductionVariants": [  # what the deployment runs
+                    {**v.definition, "InitialInstanceCount": len(v.instances)} for v in deployment.variants]}
+                self._record_usage(record, lambda usage: usage.in_service(runs, utc_now()))
 
     def deploy_failed(self, record: Endpoint, worker: Worker, update: bool, config_name: str, err: Exception):
         with self.lock:

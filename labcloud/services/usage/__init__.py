@@ -1,0 +1,3 @@
+from labcloud.services.usage.service import SERVICE
+
+__all__ = ["SERVICE"]
