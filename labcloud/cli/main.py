@@ -1,4 +1,4 @@
-"""The `labcloud` command: up, status, down."""
+"""The `labcloud` command: up, status, down, bill (cli/bill.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from labcloud.core import settings
 from labcloud.core.settings import default_state_dir
 from labcloud.client.embedded import health
 from labcloud.platform.processes import die_with_parent
+from labcloud.cli import bill
 
 
 def _url(args) -> str:
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     common(down)
     down.add_argument("--timeout", type=float, default=180.0)
     down.set_defaults(func=cmd_down)
+
+    bill.add_parser(sub, common)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
