@@ -205,6 +205,60 @@ def test_fuzzed_requests_get_aws_answers_never_a_5xx(in_process):
     print(f"fuzz: {report['sent']} requests in {took:.1f} s, {report['statuses']}")
 
 
+_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+_SCOPES = [None, "sagemaker", "s3", "logs", "codecommit", "servicecatalog", "nosuch"]
+_RUNTIME_HEADERS = ["X-Amzn-SageMaker-Target-Variant", "X-Amzn-SageMaker-Target-Container-Hostname",
+                    "X-Amzn-SageMaker-Custom-Attributes", "X-Amzn-SageMaker-Inference-Id", "Accept", "Content-Type"]
+
+
+def odd_routes(count: int, seed: int = SEED):
+    """(method, path, headers, body): InvokeEndpoint's route and its neighbours, any method and signature."""
+    rng = random.Random(seed)
+    names = ["x", "", "a%2Fb", "n" * 64, "..", "%00", "ok-name", "%C3%A9"]
+    for _ in range(count):
+        name = rng.choice(names)
+        path = rng.choice([f"/endpoints/{name}/invocations", f"/endpoints/{name}", "/endpoints/",
+                           f"/endpoints/{name}/invocations/", f"/endpoints/{name}/invocations-response-stream",
+                           "/service/AWS242ServiceCatalogService/operation/" + rng.choice(["SearchProducts", "Nope", ""]),
+                           "/service/Other/operation/X", f"/v1/repos/{name}/info/refs"])
+        headers = {}
+        scope = rng.choice(_SCOPES)
+        if scope:
+            headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{scope}/aws4_request, "
+                                        "SignedHeaders=host, Signature=0")
+        for header in rng.sample(_RUNTIME_HEADERS, rng.randint(0, 3)):
+            headers[header] = rng.choice(["AllTraffic", "x" * 2000, "", "text/csv", "	", "a b"])
+        if path.startswith("/service/") and rng.random() < 0.7:
+            headers["smithy-protocol"] = "rpc-v2-cbor"
+        body = rng.choice([b"", b"1,2", b"\xa0", b"\xff" * 10, b"{}", b"[" * 3000])
+        yield rng.choice(_METHODS), path, headers, body
+
+
+def fuzz_routes(port: int, count: int = 600, seed: int = SEED) -> dict:
+    statuses, faults = Counter(), []
+    for method, path, headers, body in odd_routes(count, seed):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request(method, path, body=body if method not in ("GET", "HEAD") else None, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        statuses[response.status] += 1
+        kind = response.getheader("Content-Type") or ""
+        if response.status >= 500 or (response.status >= 400 and "html" in kind) or not response.getheader(
+                "x-amzn-RequestId"):
+            faults.append((method, path, response.status, data[:200]))
+    return {"statuses": dict(statuses), "faults": faults}
+
+
+def test_odd_routes_get_the_services_own_errors(in_process):
+    server = in_process(state_dir=None)
+    report = fuzz_routes(server.port)
+    assert not report["faults"], report["faults"][:5]
+    print(f"routes: {sum(report['statuses'].values())} requests, {report['statuses']}")
+
+
 if __name__ == "__main__":
     result = fuzz(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else REQUESTS, seconds=600)
     print(json.dumps({k: v for k, v in result.items() if k != "faults"}, indent=1, default=str))

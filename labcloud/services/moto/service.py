@@ -16,13 +16,17 @@ import functools
 import io
 import logging
 import re
+from urllib.parse import parse_qs
+from xml.etree import ElementTree
+from xml.parsers.expat import ExpatError
 
 from botocore.exceptions import UnknownServiceError
 from moto.moto_api._internal.models import moto_api_backend
+from moto.s3.responses import ACTION_MAP as S3_ACTIONS
 from moto.moto_server.werkzeug_app import UNSIGNED_REQUESTS, DomainDispatcherApplication, create_backend_app
 from werkzeug.http import HTTP_STATUS_CODES
 
-from labcloud.core.errors import AWSError, SerializationException
+from labcloud.core.errors import AWSError, InvalidSignatureException, SerializationException
 from labcloud.persistence.journal import Journal, is_mutation, replay
 from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Routes, Service, ServiceDefinition
 from labcloud.protocols import json_codec
@@ -54,6 +58,7 @@ class MotoService(Service):
         moto_api_backend.reset()
         self.app = DomainDispatcherApplication(create_backend_app)
         self.journal: Journal | None = None
+        self._scopes: dict[str, bool] = {}  # signing name -> whether a moto backend serves it
 
     def prepare(self) -> None:
         if self.ctx.state_dir:
@@ -69,6 +74,39 @@ class MotoService(Service):
     def close(self) -> None:
         if self.journal:
             self.journal.close()
+
+    def _refusal(self, environ, target: str | None) -> AWSError | None:
+        """AWS's error for the requests moto fails on with a 500: signed for a service no moto backend serves,
+        or an S3 POST on an object without one of the sub-resources (uploads, uploadId, restore, select)."""
+        scope = environ.get("labcloud.signed_for")
+        if scope is not None and not self._backend_serves(scope, environ):
+            return InvalidSignatureException(f"Credential should be scoped to a valid service: labcloud serves no "
+                                             f"service that signs as {scope[:64]!r}.")
+        if target or scope not in (None, "s3") or environ.get("REQUEST_METHOD") != "POST":
+            return None
+        bucket, _, key = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if bucket and key and not set(query) & set(S3_ACTIONS["KEY"]["POST"]):
+            return _client_error("MethodNotAllowed", 405, "The specified method is not allowed against this resource: "
+                                 "POST on an object needs one of ?" + ", ?".join(S3_ACTIONS["KEY"]["POST"]) + ".")
+        if (bucket and not key and "delete" not in query
+                and not environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")):
+            return _client_error("InvalidArgument", 400, "A POST on a bucket is a form upload (multipart/form-data, "
+                                 "with a key field) or ?delete (DeleteObjects).")
+        return None
+
+    def _backend_serves(self, scope: str, environ) -> bool:
+        known = self._scopes.get(scope)
+        if known is None:
+            try:
+                host = self.app.infer_service_region_host(environ, environ.get("PATH_INFO", ""))
+            except (KeyError, IndexError, ValueError):
+                host = None
+            known = host is not None and any(pattern.match(f"http://{host}")
+                                             for _, pattern in self.app.backend_url_patterns)
+            if len(self._scopes) < 256:
+                self._scopes[scope] = known
+        return known
 
     def serves_target(self, prefix: str, operation: str, signed_for: str | None) -> bool:
         """Whether an X-Amz-Target that no labcloud service claims is an operation of the AWS service the
@@ -89,6 +127,9 @@ class MotoService(Service):
 
     def __call__(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET")
+        refusal = self._refusal(environ, target)
+        if refusal is not None:
+            raise refusal
         if self.journal is None and not target:
             return _aws_shaped(self.app, environ, start_response)
         body = _read_whole_body(environ)
@@ -137,7 +178,16 @@ def _aws_shaped(app, environ, start_response):
             return lambda data: None
         return start_response(status, headers, exc_info)
 
-    chunks = app(environ, start)
+    try:
+        chunks = app(environ, start)
+    except NotImplementedError as err:
+        if str(err).startswith("Method "):  # an HTTP method S3 has no operation for
+            raise _client_error("MethodNotAllowed", 405, f"{err}: the method is not allowed against this resource.")
+        raise
+    except (ExpatError, ElementTree.ParseError) as err:  # moto read a malformed XML body
+        raise _client_error("MalformedXML", 400, f"The XML you provided was not well-formed: {err}.") from None
+    except RecursionError:  # a body nested past what moto's parsers recurse into
+        raise _client_error("InvalidRequest", 400, "The request body nests too deeply.") from None
     if not page:
         return chunks
     if hasattr(chunks, "close"):
@@ -150,6 +200,12 @@ def _aws_shaped(app, environ, start_response):
     start_response(f"{code} {HTTP_STATUS_CODES.get(code, 'Error')}", [*headers.items(),
                                                                       ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _client_error(code: str, status: int, message: str) -> AWSError:
+    err = AWSError(message)
+    err.code, err.status = code, status
+    return err
 
 
 def _check_json_request(target: str, body: bytes, signed_for: str | None) -> None:
