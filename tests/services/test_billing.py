@@ -138,16 +138,38 @@ def test_the_bill_of_this_lab_clouds_jobs_and_a_deleted_endpoint(sm, s3, sagemak
         "VariantName": "AllTraffic", "ModelName": "billed-model", "InitialInstanceCount": 1,
         "InstanceType": "ml.m5.xlarge"}])
     sm.create_endpoint(EndpointName="billed-endpoint", EndpointConfigName="billed-config")
+    sm.create_processing_job(ProcessingJobName="billed-processing", RoleArn=ROLE, AppSpecification={
+        "ImageUri": SKLEARN_IMAGE, "ContainerEntrypoint": ["python3", "-c", "import time; time.sleep(1)"]},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
+                                               "VolumeSizeInGB": 1}})
+    s3.put_object(Bucket="billing-models", Key="batch/in.csv", Body=b"1.0,2.0,3.0\n4.0,5.0,6.0\n")
+    sm.create_transform_job(TransformJobName="billed-transform", ModelName="billed-model",
+                            TransformInput={"ContentType": "text/csv", "SplitType": "Line", "DataSource": {
+                                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://billing-models/batch/"}}},
+                            TransformOutput={"S3OutputPath": "s3://billing-models/batch-out/"},
+                            TransformResources={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1})
     wait(lambda: sm.describe_endpoint(EndpointName="billed-endpoint")["EndpointStatus"] == "InService")
     time.sleep(1.1)
     sm.delete_endpoint(EndpointName="billed-endpoint")
     jobs = {name: wait(lambda name=name: (d := sm.describe_training_job(TrainingJobName=name))["TrainingJobStatus"]
                        in ("Completed", "Failed") and d) for name in ("billed-on-demand", "billed-spot")}
     assert {j["TrainingJobStatus"] for j in jobs.values()} == {"Completed"}
+    processing = wait(lambda: (d := sm.describe_processing_job(ProcessingJobName="billed-processing"))[
+        "ProcessingJobStatus"] in ("Completed", "Failed") and d)
+    transform = wait(lambda: (d := sm.describe_transform_job(TransformJobName="billed-transform"))[
+        "TransformJobStatus"] in ("Completed", "Failed") and d)
+    assert (processing["ProcessingJobStatus"], transform["TransformJobStatus"]) == ("Completed", "Completed")
 
     bill = billing.bill(labcloud_server.url)
     rows = {r.name: r for r in bill.rows if r.name.startswith("billed-")}
-    assert set(rows) == {"billed-on-demand", "billed-spot", "billed-endpoint"}
+    assert set(rows) == {"billed-on-demand", "billed-spot", "billed-endpoint", "billed-processing",
+                         "billed-transform"}
+    for name, start, end in (("billed-processing", processing["ProcessingStartTime"], processing["ProcessingEndTime"]),
+                             ("billed-transform", transform["TransformStartTime"], transform["TransformEndTime"])):
+        row = rows[name]  # from start to end, rounded up to the second (Describe shows milliseconds)
+        assert (row.instance_type, row.instance_count, row.status) == ("ml.m5.xlarge", 1, "Completed")
+        assert (end - start).total_seconds() <= row.billable_seconds <= (end - start).total_seconds() + 1.001
+        assert row.usd == pytest.approx(row.billable_seconds * 0.257 / 3600)
     for name, job in jobs.items():  # billable seconds x count x price, as DescribeTrainingJob reports them
         row = rows[name]
         assert (row.kind, row.instance_type, row.instance_count) == ("training-job", "ml.m5.xlarge", 2)
