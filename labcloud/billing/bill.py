@@ -120,9 +120,10 @@ class Bill:
         # The Agg canvas directly, not pyplot: a notebook's own backend and figures are left alone.
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
 
         priced = [r for r in self.rows if r.priced]
-        figure = Figure(figsize=(8, 1.5 + 0.35 * max(1, len(priced))), layout="constrained")
+        figure = Figure(figsize=(9, 1.5 + 0.35 * max(1, len(priced))), layout="constrained")
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         colours = {"training-job": "tab:blue", "processing-job": "tab:orange", "transform-job": "tab:green",
@@ -136,11 +137,11 @@ class Bill:
         if self.unpriced:
             title += f" ({len(self.unpriced)} unpriced, left out)"
         axes.set_title(title, fontsize="medium")
-        for kind, colour in colours.items():
-            if any(r.kind == kind for r in priced):
-                axes.bar(0, 0, color=colour, label=kind)
-        if priced:
-            axes.legend(loc="lower right", fontsize="small")
+        axes.set_xlim(left=0)
+        handles = [Patch(color=colour, label=kind) for kind, colour in colours.items()
+                   if any(r.kind == kind for r in priced)]
+        if handles:
+            axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
         figure.text(0.01, 0.005, f"{self.prices.region}, {self.prices.date}", fontsize="x-small")
         path = Path(path)
         figure.savefig(path)
