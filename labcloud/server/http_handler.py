@@ -11,6 +11,8 @@ Limits at the front door, so one client cannot hold the server:
 
     READ_SECONDS        a connection idle this long between requests, or a request whose head or body
                         stalls this long, is closed (the write of an answer may wait WRITE_SECONDS)
+    HEAD_SECONDS        a request head still incomplete this long after the connection's last answer
+                        (sent a byte at a time, say) is cut off: the watchdog shuts its socket
     MAX_CONNECTIONS     connections served at once; one more waits up to BUSY_WAIT_SECONDS for a slot,
                         then gets 503 ServiceUnavailable (which SDK clients retry)
     DRAIN_BYTES         what is read and dropped of a body the gateway refused unread (too large), so the
@@ -26,6 +28,7 @@ import http
 import logging
 import socket
 import threading
+import time
 import traceback
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -41,6 +44,7 @@ WRITE_SECONDS = 120  # a client that reads its answer slowly (a large S3 object)
 MAX_CONNECTIONS = 256
 BUSY_WAIT_SECONDS = 5
 DRAIN_BYTES = 1 << 30
+HEAD_SECONDS = 30
 _NO_BODY = (204, 304)
 _access_log = logging.getLogger("werkzeug")
 _log = logging.getLogger("labcloud")
@@ -50,6 +54,19 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # each answer leaves in one send; no delayed-ACK stalls between sends
     timeout = READ_SECONDS
+
+    def handle_one_request(self) -> None:
+        _watchdog.watch(self, HEAD_SECONDS)
+        try:
+            super().handle_one_request()
+        finally:
+            _watchdog.forget(self)
+
+    def parse_request(self) -> bool:
+        try:
+            return super().parse_request()
+        finally:
+            _watchdog.forget(self)  # the head is in: what follows has READ_SECONDS per read, no overall bound
 
     def handle(self) -> None:
         slots = self.server.__dict__.setdefault("connection_slots", threading.BoundedSemaphore(MAX_CONNECTIONS))
@@ -159,6 +176,45 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         """A request header's value, repeated fields joined by ", " as http1 reads them; None if absent."""
         values = self.headers.get_all(name)
         return None if values is None else ", ".join(values)
+
+
+class _HeadWatchdog:
+    """One thread for every connection of the process: a connection whose request head is not complete by
+    its deadline has its socket shut down, which ends the read it is blocked in."""
+
+    def __init__(self):
+        self._deadlines: dict = {}
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def watch(self, handler, seconds: float) -> None:
+        with self._lock:
+            self._deadlines[handler] = time.monotonic() + seconds
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="labcloud-head-watchdog", daemon=True)
+                self._thread.start()
+
+    def forget(self, handler) -> None:
+        with self._lock:
+            self._deadlines.pop(handler, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            now = time.monotonic()
+            with self._lock:
+                late = [h for h, deadline in self._deadlines.items() if deadline < now]
+                for handler in late:
+                    del self._deadlines[handler]
+            for handler in late:
+                try:
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                _access_log.debug("cut off a request head still incomplete after %s s", HEAD_SECONDS)
+
+
+_watchdog = _HeadWatchdog()
 
 
 def _drain(body, limit: int) -> None:

@@ -297,3 +297,28 @@ def test_a_method_moto_routes_nowhere_is_an_aws_error_not_html(labcloud_server, 
     status, headers, body = post(labcloud_server.port, b"", path="/robustness-methods", method="FOO", signed_for="s3",
                                  content_type="application/xml")
     assert status == 405 and b"<Code>MethodNotAllowed</Code>" in body and b"<html" not in body.lower()
+
+
+def test_a_head_sent_a_byte_at_a_time_is_cut_off(short_limits, monkeypatch):
+    from labcloud.server import http_handler
+
+    monkeypatch.setattr(http_handler, "HEAD_SECONDS", 2)
+    with socket.create_connection(("127.0.0.1", short_limits.port), timeout=10) as sock:
+        started = time.monotonic()
+        closed = False
+        for byte in b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.3)  # each byte within READ_SECONDS (1 s): only the head's deadline ends it
+            if time.monotonic() - started > 6:
+                break
+        if not closed:
+            sock.settimeout(3)
+            try:
+                closed = sock.recv(1) == b""
+            except OSError:
+                closed = True
+    assert closed and time.monotonic() - started < 6
