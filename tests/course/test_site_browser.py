@@ -265,19 +265,10 @@ def test_next_after_a_chapter_is_its_lab(reader, chapter):
     tab = reader.open(chapter.html, first_visit=False)
     following = tab.locator("a.right-next")
     assert following.count() == 1, f"{chapter.docname} has no 'next' link"
-    following.click()
-    tab.wait_for_load_state("load")
-    if reader.path() != lab.html and _toc_keeps_labs_apart():
-        issue_13_gap(f"'next' after {chapter.docname} goes to {reader.path()}, not to its lab {lab.html}: "
-                     f"_toc.yml lists the labs in a part of their own; make each lab its chapter's section")
-        return
-    assert reader.path() == lab.html, f"'next' after {chapter.docname} goes to {reader.path()}, not {lab.html}"
-
-
-def _toc_keeps_labs_apart() -> bool:
-    """True while _toc.yml lists the labs in parts of their own, apart from the chapters (the course's
-    layout before issue 13), so that "next" after a chapter cannot be its lab."""
-    return not ({lab.part for lab in LAB_PAGES} & {chapter.part for chapter in CHAPTERS})
+    with tab.expect_navigation(wait_until="load"):
+        following.click()
+    assert reader.path() == lab.html, (f"'next' after {chapter.docname} goes to {reader.path()}, not to its lab "
+                                       f"{lab.html}: in _toc.yml a lab follows its chapter")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=ids)
