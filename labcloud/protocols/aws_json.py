@@ -16,6 +16,7 @@ from labcloud.core.errors import AWSError, SerializationException, UnknownOperat
 from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Service
 from labcloud.protocols import json_codec
 from labcloud.protocols.errors import JSON_11, error_response
+from labcloud.protocols.rest_json import ROUTE_MATCH
 from labcloud.protocols.validation import service_model, validate_request
 
 Operation = Callable[[dict], dict]
@@ -42,7 +43,7 @@ class JsonService(Service):
 
     def max_request_bytes(self, environ) -> int | None:
         """JSON requests are bounded; a REST route the service also has (CodeCommit's git pushes) is not."""
-        return None if environ.get("labcloud.route_match") is not None else CONTROL_PLANE_MAX_BYTES
+        return None if environ.get(ROUTE_MATCH) is not None else CONTROL_PLANE_MAX_BYTES
 
     def check_operations(self) -> None:
         """Every operation in the table is one of the service's (catches a typo at start-up, not at call)."""

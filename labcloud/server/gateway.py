@@ -130,8 +130,6 @@ class Gateway:
         return None
 
 
-
-
 def _answer(environ, start_response, err: AWSError, exc_info=None):
     status, headers, body = any_protocol_error(environ, err)
     if environ.get(BODY_REFUSED):

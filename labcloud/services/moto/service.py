@@ -31,6 +31,7 @@ from labcloud.persistence.journal import Journal, is_mutation, replay
 from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Routes, Service, ServiceDefinition
 from labcloud.protocols import json_codec
 from labcloud.protocols.errors import any_protocol_error
+from labcloud.protocols.rest_json import SIGNED_FOR
 from labcloud.protocols.validation import service_model, validate_request
 from labcloud.services.moto.defaults import ensure_defaults
 
@@ -78,7 +79,7 @@ class MotoService(Service):
     def _refusal(self, environ, target: str | None) -> AWSError | None:
         """AWS's error for the requests moto fails on with a 500: signed for a service no moto backend serves,
         or an S3 POST on an object without one of the sub-resources (uploads, uploadId, restore, select)."""
-        scope = environ.get("labcloud.signed_for")
+        scope = environ.get(SIGNED_FOR)
         if scope is not None and not self._backend_serves(scope, environ):
             return InvalidSignatureException(f"Credential should be scoped to a valid service: labcloud serves no "
                                              f"service that signs as {scope[:64]!r}.")
@@ -134,7 +135,7 @@ class MotoService(Service):
             return _aws_shaped(self.app, environ, start_response)
         body = _read_whole_body(environ)
         if target:  # moto's JSON services get what AWS's would accept: parsed strictly, checked against the model
-            _check_json_request(target, body, environ.get("labcloud.signed_for"))
+            _check_json_request(target, body, environ.get(SIGNED_FOR))
         if self.journal is None:
             return _aws_shaped(self.app, environ, start_response)
         captured = {}
