@@ -6,6 +6,7 @@ an error in whichever protocol (JSON, CBOR, XML) a request that no service answe
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from xml.sax.saxutils import escape
 
@@ -32,6 +33,7 @@ def error_response(err: AWSError) -> tuple[int, dict, bytes]:
 
 # --- request ids, and errors in whatever protocol a request spoke -----------------------------------
 
+_CBOR_PATH = re.compile(r"/service/[^/]+/operation/[^/]*$")  # Smithy RPC v2's operation paths
 REQUEST_ID = "labcloud.request_id"  # the environ key of a request's id (x-amzn-RequestId)
 _MAX_MESSAGE_CHARS = 16384  # an error's message is cut past this: an answer never echoes a huge request
 
@@ -54,7 +56,7 @@ def clipped(message: str) -> str:
 def protocol_of(environ: dict) -> str:
     """How a request that reached no protocol class expects its error: "cbor" (Smithy RPC v2), "json"
     (a JSON target, a JSON body, a REST-JSON route) or "xml" (S3, and the query services IAM and STS)."""
-    if "HTTP_SMITHY_PROTOCOL" in environ or "/operation/" in environ.get("PATH_INFO", ""):
+    if "HTTP_SMITHY_PROTOCOL" in environ or _CBOR_PATH.search(environ.get("PATH_INFO", "")):
         return "cbor"
     if ("HTTP_X_AMZ_TARGET" in environ or "json" in environ.get("CONTENT_TYPE", "")
             or environ.get("PATH_INFO", "").startswith("/endpoints/")):
