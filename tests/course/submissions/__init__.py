@@ -40,9 +40,9 @@ def source(text: str) -> Edit:
 
 
 def _load() -> dict[str, list[Submission]]:
-    from tests.course.submissions import projects_pipelines
+    from tests.course.submissions import instance_types, projects_pipelines
 
-    return {"projects-pipelines": projects_pipelines.SUBMISSIONS}
+    return {"instance-types": instance_types.SUBMISSIONS, "projects-pipelines": projects_pipelines.SUBMISSIONS}
 
 
 SUBMISSIONS = _load()

@@ -7,7 +7,7 @@ FULL = 13
 SUBMISSIONS = [
     Submission(
         "alternative-right", FULL,
-        "TemplateProviders instead of Service Catalog; ConditionLessThan with the branches swapped; the "
+        "TemplateProviders instead of Service Catalog; ConditionOr of two ConditionLessThan, branches swapped; the "
         "newest version read from the registry; staging called through a Predictor; worse data instead "
         "of a worse hyperparameter: all right, so full marks",
         {
@@ -22,11 +22,14 @@ status = wait_for(lambda: (lambda s: s if s not in ("Pending", "CreateInProgress
     sm.describe_project(ProjectName=project_name)["ProjectStatus"]), "the project")
 '''),
             "answer-pipeline": chain(
-                replace("import ConditionGreaterThanOrEqualTo", "import ConditionLessThan"),
-                replace("conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=threshold)],\n"
-                        "                          if_steps=[register], else_steps=[too_low])",
-                        "conditions=[ConditionLessThan(left=accuracy, right=threshold)],\n"
-                        "                          if_steps=[too_low], else_steps=[register])")),
+                replace("from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo",
+                        "from sagemaker.workflow.conditions import ConditionLessThan, ConditionOr"),
+                replace("""        conditions=[ConditionGreaterThanOrEqualTo(left=metric("accuracy"), right=threshold),
+                    ConditionGreaterThanOrEqualTo(left=metric("recall"), right=recall)],
+        if_steps=[register], else_steps=[below],""", """        conditions=[ConditionOr(conditions=[ConditionLessThan(left=metric("accuracy"), right=threshold),
+                                            ConditionLessThan(left=metric("recall"), right=recall)])],
+        if_steps=[below],
+        else_steps=[register],""")),
             "answer-read-steps": source('''
 summaries = sm.list_pipeline_executions(PipelineName=names()["sagemaker_pipeline"])["PipelineExecutionSummaries"]
 execution_arn = max(summaries, key=lambda e: e["StartTime"])["PipelineExecutionArn"]
@@ -83,7 +86,7 @@ worse_status = push("A stricter bar")
         "registers every model with no condition step: the definition check fails, and the worse model is "
         "registered",
         {"answer-pipeline": replace(
-            "    steps = [preprocess, train, evaluate, check]",
+            "    steps = [preprocess, train, evaluate, gate]",
             "    steps = [preprocess, train, evaluate, register]")},
     ),
 ]
