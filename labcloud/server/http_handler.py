@@ -163,7 +163,8 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     def head_environ(self) -> dict:
         """What an error answer needs of a request that never became a WSGI environ: its path and the
         headers that say its protocol (protocols.errors.protocol_of)."""
-        environ = {"PATH_INFO": (getattr(self, "path", "") or "").split("?", 1)[0]}
+        environ = {"PATH_INFO": (getattr(self, "path", "") or "").split("?", 1)[0],
+                   "REMOTE_ADDR": self.client_address[0] if self.client_address else "<local>"}  # (werkzeug logs it)
         headers = getattr(self, "headers", None)
         if headers is not None:
             for name, key in (("Content-Type", "CONTENT_TYPE"), ("X-Amz-Target", "HTTP_X_AMZ_TARGET"),

@@ -322,3 +322,8 @@ def test_a_head_sent_a_byte_at_a_time_is_cut_off(short_limits, monkeypatch):
             except OSError:
                 closed = True
     assert closed and time.monotonic() - started < 6
+
+
+def test_the_handler_itself_never_failed_on_any_of_these(labcloud_server):
+    # (socketserver prints this when a request handler raises: a fault of the HTTP layer, not of a service)
+    assert "Exception occurred during processing of request" not in labcloud_server.log()
