@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.events import received
+from tests.support.events import received, rule_queue
 from tests.support.git import TRACE_HEADERS, commit_file, git, sent_headers
 
 ONLY_CODECOMMIT = ["labcloud.services.moto:SERVICE", "labcloud.services.codecommit:SERVICE"]
@@ -47,16 +46,11 @@ def error_code(call, **params) -> tuple[str, str]:
 
 def push_queue(name: str) -> str:
     """An SQS queue behind a rule on pushes to `name`'s main branch (the rule a project's build uses)."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    queue = sqs.create_queue(QueueName=f"{name}-pushes")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=f"{name}-main", EventPattern=json.dumps({
+    return rule_queue(f"{name}-pushes", f"{name}-main", {
         "source": ["aws.codecommit"], "detail-type": [STATE_CHANGE],
         "resources": [f"arn:aws:codecommit:us-east-1:123456789012:{name}"],
         "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
-                   "referenceName": ["main"]}}))
-    events.put_targets(Rule=f"{name}-main", Targets=[{"Id": "queue", "Arn": queue_arn}])
-    return queue
+                   "referenceName": ["main"]}})
 
 
 def test_a_repository_is_cloned_empty_pushed_to_and_cloned_again(codecommit, tmp_path):

@@ -17,6 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labcloud.services import SERVICES
+from tests.support.codepipeline_api import action_state, executions
+from tests.support.waiting import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/pipeline"
 PUSH = "CodeCommit Repository State Change"
@@ -44,22 +46,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def wait(check, what: str, timeout: float = 120, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every)
-
-
-def executions(name: str) -> list[dict]:
-    """The pipeline's executions, oldest first."""
-    found = boto3.client("codepipeline").list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
-    return sorted(found, key=lambda e: e["startTime"])
-
-
 def settled(name: str, execution_id: str, timeout: float = 180) -> dict:
     codepipeline = boto3.client("codepipeline")
 
@@ -68,14 +54,7 @@ def settled(name: str, execution_id: str, timeout: float = 180) -> dict:
         return execution["pipelineExecution"] if execution["pipelineExecution"]["status"] not in (
             "InProgress", "Stopping") else None
 
-    return wait(done, f"execution {execution_id} of {name} to end", timeout)
-
-
-def action_state(name: str, stage: str, action: str) -> dict:
-    state = boto3.client("codepipeline").get_pipeline_state(name=name)
-    [stage_state] = [s for s in state["stageStates"] if s["stageName"] == stage]
-    [found] = [a for a in stage_state["actionStates"] if a["actionName"] == action]
-    return found
+    return wait_until(done, f"execution {execution_id} of {name} to end", timeout)
 
 
 def waiting_token(name: str, execution_id: str, stage: str = "Approve", action: str = "Review") -> str:
@@ -89,7 +68,7 @@ def waiting_token(name: str, execution_id: str, stage: str = "Approve", action: 
         current = (stage_state.get("latestExecution") or {}).get("pipelineExecutionId") == execution_id
         return latest.get("token") if current and latest.get("status") == "InProgress" else None
 
-    return wait(token, f"the approval of execution {execution_id}")
+    return wait_until(token, f"the approval of execution {execution_id}")
 
 
 def source_action(repository: str) -> dict:
@@ -153,7 +132,7 @@ def test_the_api_answers_with_codepipelines_errors(labcloud_server):
     assert got["metadata"]["pipelineArn"] == f"arn:aws:codepipeline:us-east-1:123456789012:{name}"
     assert name in {p["name"] for p in codepipeline.list_pipelines()["pipelines"]}
     # CreatePipeline starts a first execution; its source repository does not exist, so it fails and says so.
-    [first] = wait(lambda: executions(name), "the first execution")
+    [first] = wait_until(lambda: executions(name), "the first execution")
     assert first["trigger"]["triggerType"] == "CreatePipeline"
     ended = settled(name, first["pipelineExecutionId"])
     assert ended["status"] == "Failed"
@@ -187,7 +166,7 @@ def test_an_enabled_rule_that_targets_a_pipeline_starts_it_on_a_matching_event(i
                                            "artifactStore": {"type": "S3", "location": "artifacts"},
                                            "stages": [{"name": "Source", "actions": [source_action("app")]},
                                                       approval_stage()]})
-    [first] = wait(lambda: executions(name), "the first execution")
+    [first] = wait_until(lambda: executions(name), "the first execution")
     rule_arn = push_rule("on-push", repository_arn, name)
     events.put_rule(Name="off", State="DISABLED", EventPattern=json.dumps({"source": ["aws.codecommit"]}))
     events.put_targets(Rule="off", Targets=[{"Id": "p", "Arn": f"arn:aws:codepipeline:us-east-1:123456789012:{name}"}])
@@ -200,7 +179,7 @@ def test_an_enabled_rule_that_targets_a_pipeline_starts_it_on_a_matching_event(i
 
     push("dev")  # the rule wants main: nothing starts (the disabled rule would take any branch)
     push("main")
-    started = wait(lambda: (lambda found: found if len(found) == 2 else None)(executions(name)),
+    started = wait_until(lambda: (lambda found: found if len(found) == 2 else None)(executions(name)),
                    "the execution the rule starts")[1]
     assert started["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}
     time.sleep(1.0)
@@ -344,7 +323,7 @@ def test_a_git_push_starts_the_pipeline_and_executions_take_turns_at_the_approva
     codepipeline.create_pipeline(pipeline={
         "name": pipeline, "roleArn": ROLE, "artifactStore": {"type": "S3", "location": bucket},
         "stages": [{"name": "Source", "actions": [source_action(repository["repositoryName"])]}, approval_stage()]})
-    [first] = wait(lambda: executions(pipeline), "the first execution")
+    [first] = wait_until(lambda: executions(pipeline), "the first execution")
     first_token = waiting_token(pipeline, first["pipelineExecutionId"])
 
     # The source artifact: the commit's files, zipped without .git, under <pipeline[:20]>/<artifact[:10]>/.
@@ -363,10 +342,10 @@ def test_a_git_push_starts_the_pipeline_and_executions_take_turns_at_the_approva
 
     # A push starts a second execution; it fetches, then waits at the approval the first one holds.
     commit_and_push(work, "Second", {"app.py": "print(2)\n"})
-    second = wait(lambda: (lambda found: found[1] if len(found) > 1 else None)(executions(pipeline)),
+    second = wait_until(lambda: (lambda found: found[1] if len(found) > 1 else None)(executions(pipeline)),
                   "the execution the push starts")
     assert second["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule}
-    wait(lambda: codepipeline.get_pipeline_state(name=pipeline)["stageStates"][1].get("inboundExecution"),
+    wait_until(lambda: codepipeline.get_pipeline_state(name=pipeline)["stageStates"][1].get("inboundExecution"),
          "the second execution to wait at Approve")
     assert codepipeline.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=second[
         "pipelineExecutionId"])["pipelineExecution"]["status"] == "InProgress"
@@ -397,7 +376,7 @@ def test_a_push_builds_waits_for_approval_and_deploys(labcloud_server, tmp_path)
     pipeline, work = names["pipeline"], names["work"]
 
     # The first execution (CreatePipeline) fetches, builds and waits; a rejection fails it, nothing deploys.
-    [first] = wait(lambda: executions(pipeline), "the first execution")
+    [first] = wait_until(lambda: executions(pipeline), "the first execution")
     assert first["trigger"]["triggerType"] == "CreatePipeline"
     token = waiting_token(pipeline, first["pipelineExecutionId"])
     fetch = action_state(pipeline, "Source", "Fetch")
@@ -422,7 +401,7 @@ def test_a_push_builds_waits_for_approval_and_deploys(labcloud_server, tmp_path)
 
     # A push to main: the rule starts the pipeline; approved, it deploys the stack the build described.
     commit_and_push(work, "Deploy it", {"release.txt": "1\n"})
-    second = wait(lambda: (lambda found: found[1] if len(found) > 1 else None)(executions(pipeline)),
+    second = wait_until(lambda: (lambda found: found[1] if len(found) > 1 else None)(executions(pipeline)),
                   "the execution the push starts")
     assert second["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": names["rule"]}
     token = waiting_token(pipeline, second["pipelineExecutionId"])
@@ -452,7 +431,7 @@ def test_a_push_builds_waits_for_approval_and_deploys(labcloud_server, tmp_path)
     # A push that breaks the build: the execution fails at Build and says why.
     broken = buildspec("python -c \"raise SystemExit('broken on purpose')\"")
     commit_and_push(work, "Break it", {"buildspec.yml": broken})
-    third = wait(lambda: (lambda found: found[2] if len(found) > 2 else None)(executions(pipeline)),
+    third = wait_until(lambda: (lambda found: found[2] if len(found) > 2 else None)(executions(pipeline)),
                  "the execution of the broken push")
     failed = settled(pipeline, third["pipelineExecutionId"])
     assert failed["status"] == "Failed"
@@ -482,10 +461,10 @@ def test_after_a_restart_the_approval_still_waits_and_the_interrupted_build_fail
         {"name": "Build", "actions": [{"name": "Compile", "actionTypeId": {
             "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
             "configuration": {"ProjectName": "slow"}, "inputArtifacts": [{"name": "Src"}]}]}]})
-    [waiting] = wait(lambda: executions("waits"), "the first execution")
+    [waiting] = wait_until(lambda: executions("waits"), "the first execution")
     token = waiting_token("waits", waiting["pipelineExecutionId"])
-    [building] = wait(lambda: executions("builds"), "the build pipeline's execution")
-    wait(lambda: action_state("builds", "Build", "Compile").get("latestExecution", {}).get("externalExecutionId"),
+    [building] = wait_until(lambda: executions("builds"), "the build pipeline's execution")
+    wait_until(lambda: action_state("builds", "Build", "Compile").get("latestExecution", {}).get("externalExecutionId"),
          "the slow build to start")
 
     first_server.stop()

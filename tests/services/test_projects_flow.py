@@ -5,57 +5,29 @@ build that fails leaves the SageMaker pipeline untouched and says why."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
+from functools import partial
 
 import boto3
 import pytest
 
 from labcloud.runtime import project_templates
 from labcloud.runtime.project_templates import MLOPS_BUILD_DEPLOY
+from tests.support.codepipeline_api import action_state, executions
+from tests.support.git import git
+from tests.support.waiting import wait_until
 
 PROJECT = "churn"
 SAMPLE = "12,70.5,3\n60,25.0,0\n"
-
-
-def git(*args, cwd=None) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    result = subprocess.run(["git", "-c", "user.name=Learner", "-c", "user.email=learner@example.com", *args],
-                            cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
-
-
-def wait(check, what: str, timeout: float = 240, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every)
-
-
-def executions(codepipeline, name: str) -> list[dict]:
-    """The pipeline's executions, oldest first."""
-    found = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
-    return sorted(found, key=lambda e: e["startTime"])
+# A project's steps run real jobs, builds and deployments: each wait allows minutes, not seconds.
+wait = partial(wait_until, timeout=240, every=0.25)
 
 
 def settled(codepipeline, name: str, count: int) -> list[dict] | None:
     """The executions once there are `count` and none is in progress."""
-    found = executions(codepipeline, name)
+    found = executions(name, codepipeline)
     if len(found) >= count and all(e["status"] not in ("InProgress", "Stopping") for e in found):
         return found
     return None
-
-
-def action_state(codepipeline, name: str, stage: str, action: str) -> dict:
-    state = codepipeline.get_pipeline_state(name=name)
-    [stage_state] = [s for s in state["stageStates"] if s["stageName"] == stage]
-    [action_state_] = [a for a in stage_state["actionStates"] if a["actionName"] == action]
-    return action_state_
 
 
 def versions(sm, group: str) -> list[dict]:
@@ -101,13 +73,13 @@ def test_a_project_builds_on_push_and_deploys_what_a_person_approves(project, sm
 
     # Created pipelines run once: the build registers version 1; the deploy finds nothing approved.
     [first] = wait(lambda: settled(codepipeline, build_pipeline, 1), "the first model build")
-    assert first["status"] == "Succeeded", action_state(codepipeline, build_pipeline, "Build",
-                                                        "BuildAndExecuteSageMakerPipeline")
+    assert first["status"] == "Succeeded", action_state(build_pipeline, "Build", "BuildAndExecuteSageMakerPipeline",
+                                                        codepipeline)
     assert [v["ModelApprovalStatus"] for v in versions(sm, group)] == ["PendingManualApproval"]
     assert sm.describe_pipeline(PipelineName=group)["PipelineName"] == group
     [deploy_first] = wait(lambda: settled(codepipeline, deploy_pipeline, 1), "the first deploy run")
     assert deploy_first["status"] == "Failed"
-    build_error = action_state(codepipeline, deploy_pipeline, "Build", "BuildDeploymentTemplates")
+    build_error = action_state(deploy_pipeline, "Build", "BuildDeploymentTemplates", codepipeline)
     assert build_error["latestExecution"]["status"] == "Failed"
 
     # The learner clones the build repository, changes a hyperparameter and pushes: a second build.
@@ -136,13 +108,13 @@ def test_a_project_builds_on_push_and_deploys_what_a_person_approves(project, sm
                             ApprovalDescription="accuracy above the bar")
     approval = wait(lambda: (lambda a: a if (a.get("latestExecution") or {}).get("status") == "InProgress"
                              and a["latestExecution"].get("token") else None)(
-        action_state(codepipeline, deploy_pipeline, "DeployStaging", "ApproveDeployment")), "the manual approval")
+        action_state(deploy_pipeline, "DeployStaging", "ApproveDeployment", codepipeline)), "the manual approval")
     assert sm.describe_endpoint(EndpointName=f"{PROJECT}-staging")["EndpointStatus"] == "InService"
     assert len(answers(f"{PROJECT}-staging")) == 2
     staging_model = sm.describe_model(ModelName=sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(
         EndpointName=f"{PROJECT}-staging")["EndpointConfigName"])["ProductionVariants"][0]["ModelName"])
     assert staging_model["PrimaryContainer"]["ModelPackageName"] == two["ModelPackageArn"]
-    assert action_state(codepipeline, deploy_pipeline, "DeployStaging", "TestStaging")["latestExecution"][
+    assert action_state(deploy_pipeline, "DeployStaging", "TestStaging", codepipeline)["latestExecution"][
         "status"] == "Succeeded"
 
     # The promotion is approved: production serves the same version.
@@ -161,7 +133,7 @@ def test_a_project_builds_on_push_and_deploys_what_a_person_approves(project, sm
     git("push", "origin", "main", cwd=work)
     builds = wait(lambda: settled(codepipeline, build_pipeline, 3), "the broken build")
     assert builds[-1]["status"] == "Failed"
-    failed = action_state(codepipeline, build_pipeline, "Build", "BuildAndExecuteSageMakerPipeline")["latestExecution"]
+    failed = action_state(build_pipeline, "Build", "BuildAndExecuteSageMakerPipeline", codepipeline)["latestExecution"]
     assert failed["status"] == "Failed" and failed["errorDetails"]["message"]
     build_id = failed["externalExecutionId"]
     build = boto3.client("codebuild").batch_get_builds(ids=[build_id])["builds"][0]

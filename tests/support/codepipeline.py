@@ -14,6 +14,7 @@ from labcloud.services.codepipeline.actions import manual_approval
 from labcloud.services.codepipeline.actions.base import ABANDONED, SUCCEEDED, ActionJob, ActionResult
 from labcloud.services.codepipeline.pipelines.executions import Executions
 from labcloud.services.codepipeline.pipelines.pipelines import Pipelines
+from tests.support.waiting import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/pipeline"
 
@@ -149,13 +150,8 @@ def three_stages(name: str = "demo") -> dict:
 
 
 def wait_for(check, timeout: float = 10.0, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+    """wait_until at the pace of stand-ins that answer in milliseconds."""
+    return wait_until(check, what, timeout, every=0.01)
 
 
 def execution_status(executions: Executions, pipeline: str, execution_id: str) -> str:
