@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from autograder import course, leaks
+from tests.support.grading import released_course, submit
 
 REPO = Path(__file__).resolve().parents[2]
 LABS = course.lab_names(REPO)
@@ -21,13 +22,7 @@ LABS = course.lab_names(REPO)
 @pytest.fixture(scope="module")
 def api(labcloud_server, tmp_path_factory):
     """A course folder holding a copy of labs/, with every lab released."""
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(REPO / "labs", root / "labs",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
-    api = course.open_api(root)
-    for lab in LABS:
-        course.release(api, lab)
-    return api
+    return released_course(tmp_path_factory.mktemp("course"), LABS)
 
 
 def instructor_notebook(lab: str) -> Path:
@@ -36,12 +31,6 @@ def instructor_notebook(lab: str) -> Path:
 
 def released_notebook(api, lab: str) -> Path:
     return Path(api.coursedir.format_path(api.coursedir.release_directory, ".", lab)) / f"{lab}.ipynb"
-
-
-def submit(api, lab: str, student: str, nb) -> None:
-    path = course.submitted_path(api, lab, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
 
 
 def grade_id(cell) -> str | None:

@@ -2,7 +2,6 @@
 and right answers that differ from the reference get full marks, run for real under the autograder."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -10,6 +9,7 @@ import pytest
 
 from autograder import course
 from tests.course.submissions import SUBMISSIONS
+from tests.support.grading import released_course, submit
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = [(lab, submission) for lab, kept in SUBMISSIONS.items() for submission in kept]
@@ -18,14 +18,7 @@ CASES = [(lab, submission) for lab, kept in SUBMISSIONS.items() for submission i
 @pytest.fixture(scope="module")
 def api(labcloud_server, tmp_path_factory):
     """A course folder holding the labs that keep submissions, each released."""
-    root = tmp_path_factory.mktemp("kept")
-    for lab in SUBMISSIONS:
-        shutil.copytree(REPO / "labs" / lab, root / "labs" / lab,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
-    api = course.open_api(root)
-    for lab in SUBMISSIONS:
-        course.release(api, lab)
-    return api
+    return released_course(tmp_path_factory.mktemp("kept"), list(SUBMISSIONS))
 
 
 def test_every_kept_submission_edits_answer_cells_of_its_lab():
@@ -47,10 +40,7 @@ def test_a_kept_submission_gets_its_score(api, lab, submission):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in submission.edits:
             cell.source = submission.edits[grade_id](cell.source)
-    student = submission.name
-    path = course.submitted_path(api, lab, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    report = course.autograde(api, lab, student)
+    submit(api, lab, submission.name, nb)
+    report = course.autograde(api, lab, submission.name)
     assert report.unexpected_errors == [], str(report)
     assert report.autograded_score == submission.score, f"{submission.why}\n{report}"
