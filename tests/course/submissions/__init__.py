@@ -3,6 +3,8 @@ the autograded score it must get. A submission is the instructor notebook with s
 changed; `SUBMISSIONS` maps a lab to its list (one module per lab, named after it)."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -40,9 +42,11 @@ def source(text: str) -> Edit:
 
 
 def _load() -> dict[str, list[Submission]]:
-    from tests.course.submissions import instance_types, projects_pipelines
-
-    return {"instance-types": instance_types.SUBMISSIONS, "projects-pipelines": projects_pipelines.SUBMISSIONS}
+    """Every module here, by the lab it is named after (instance_types: labs/instance-types)."""
+    found = {}
+    for module in pkgutil.iter_modules(__path__):
+        found[module.name.replace("_", "-")] = importlib.import_module(f"{__name__}.{module.name}").SUBMISSIONS
+    return dict(sorted(found.items()))
 
 
 SUBMISSIONS = _load()
