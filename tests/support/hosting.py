@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import tarfile
 import textwrap
 import urllib.request
@@ -15,6 +14,8 @@ import joblib
 import numpy as np
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
+
+from tests.support.processes import alive as pid_alive, port_open  # noqa: F401  (re-exported for the hosting tests)
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -126,16 +127,3 @@ def labcloud_status(url: str) -> dict:
 
 def endpoint_processes(url: str, endpoint: str) -> list[dict]:
     return labcloud_status(url).get("endpoint_processes", {}).get(endpoint, [])
-
-
-def pid_alive(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    if not stat.exists():
-        return False
-    return stat.read_text().split(")")[-1].split()[0] != "Z"  # a zombie is gone, only not yet reaped
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

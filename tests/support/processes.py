@@ -33,5 +33,11 @@ def alive(pid: int) -> bool:
 
 
 def port_open(port: int) -> bool:
+    """Whether something listens on the port of 127.0.0.1."""
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        sock.settimeout(0.5)
+        if sock.connect_ex(("127.0.0.1", port)) != 0:
+            return False
+        # With nothing listening, a connect can still succeed when the kernel picks that very port as the
+        # ephemeral source (TCP self-connect): that is no listener.
+        return sock.getsockname() != sock.getpeername()
