@@ -58,7 +58,12 @@ def cmd_status(args) -> int:
     print(f"labcloud {status.pop('labcloud')} on {url} (pid {status.pop('pid')})")
     for key, value in status.items():
         label = key.replace("_", " ")
-        if isinstance(value, list):
+        if key == "damaged_state":  # findings (persistence/damage.py): one line each, where the bytes were kept
+            print(f"  {label}: {len(value)}")
+            for finding in value:
+                kept = f" (kept at {finding['kept_at']})" if finding.get("kept_at") else ""
+                print(f"    {finding['where']}: {finding['problem']}{kept}")
+        elif isinstance(value, list):
             print(f"  {label}: {len(value)}" + (f" ({', '.join(map(str, value))})" if value else ""))
         elif isinstance(value, dict):
             print(f"  {label}: {'none' if not value else ''}")

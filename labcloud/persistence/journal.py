@@ -2,24 +2,41 @@
 
 moto keeps its state in memory. labcloud appends every request that changed something to a journal
 in the state directory and replays it into moto at start-up, so objects, log events and roles survive a
-restart, a `kill -9` included. A record is a length-prefixed JSON header followed by the raw body; a
-record cut short by a crash is ignored on replay.
+restart, a `kill -9` included.
+
+The file starts with `MAGIC`; each record is `MARK`, the header's and the body's lengths and a CRC-32 of
+both, then a JSON header and the raw body. The mark and checksum let a reader tell damage from data and
+find the next whole record after it: a damaged stretch costs only the records in it. When the journal is
+opened, a record cut short by a crash at the end is dropped (its request was never answered), and any
+damaged stretch is moved to a `<journal>.damaged-<n>` file and reported (persistence/damage.py), so what
+is replayed is exactly the records that read back whole. A journal of the first format (no `MAGIC`) is
+rewritten in this one.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
+import mmap
 import os
 import re
 import struct
 import threading
+import zlib
 from pathlib import Path
+
+from labcloud.persistence.damage import DamageReport
 
 # Actions that only read. Anything else that succeeded is journaled.
 _READ_ONLY_ACTION = re.compile(r"^(Get|Describe|List|Filter|Head|Lookup|Test|Search|Select|Check)")
-_HEADER = struct.Struct(">II")  # header length, body length
+MAGIC = b"labcloud-journal 2\n"
+MARK = b"\xa5LCR"
+_PREFIX = struct.Struct(">4sIII")  # mark, header length, body length, CRC-32 of header and body
+_LEGACY_PREFIX = struct.Struct(">II")  # the first format: header length, body length, no checksum
 _SKIPPED_HEADERS = {"HTTP_CONNECTION", "HTTP_KEEP_ALIVE"}
+
+log = logging.getLogger("labcloud.persistence")
 
 
 def _action(environ: dict, body: bytes) -> str | None:
@@ -41,11 +58,14 @@ def is_mutation(environ: dict, body: bytes) -> bool:
 
 
 class Journal:
-    def __init__(self, path: Path):
+    """The journal file, repaired on opening (see the module's docstring) and appended to from then on."""
+
+    def __init__(self, path: Path, damage: DamageReport | None = None):
         self.path = path
+        self.damage = damage if damage is not None else DamageReport()
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        _drop_torn_tail(path)
+        _repair(path, self.damage)
         self._file = open(path, "ab")
 
     def record(self, environ: dict, body: bytes, response_body: bytes) -> None:
@@ -63,7 +83,7 @@ class Journal:
             header["created_upload_id"] = upload_id
         data = json.dumps(header).encode()
         with self._lock:
-            self._file.write(_HEADER.pack(len(data), len(body)) + data + body)
+            self._file.write(_record(data, body))
             self._file.flush()
             os.fsync(self._file.fileno())
 
@@ -80,43 +100,137 @@ def _upload_id(response_body: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def _scan(path: Path):
-    """Yield (header, body, end offset) for every whole record, reading the file one record at a time."""
-    if not path.exists():
-        return
+def _record(header: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(body, zlib.crc32(header))
+    return _PREFIX.pack(MARK, len(header), len(body), crc) + header + body
+
+
+def _whole_record_at(view, pos: int) -> int | None:
+    """The end of the record at `pos` if one reads back whole there (mark, lengths, checksum, header)."""
+    if pos + _PREFIX.size > len(view):
+        return None
+    mark, header_len, body_len, crc = _PREFIX.unpack_from(view, pos)
+    start = pos + _PREFIX.size
+    end = start + header_len + body_len
+    if mark != MARK or end > len(view):
+        return None
+    if zlib.crc32(view[start + header_len:end], zlib.crc32(view[start:start + header_len])) != crc:
+        return None
+    try:
+        header = json.loads(bytes(view[start:start + header_len]))
+    except ValueError:
+        return None
+    return end if isinstance(header, dict) else None
+
+
+def _is_torn(view, pos: int) -> bool:
+    """Whether the bytes from `pos` to the end are the start of one record a crash cut short."""
+    rest = len(view) - pos
+    if rest < _PREFIX.size:
+        return bytes(view[pos:pos + min(rest, len(MARK))]) == MARK[:min(rest, len(MARK))]
+    mark, header_len, body_len, _ = _PREFIX.unpack_from(view, pos)
+    return mark == MARK and _PREFIX.size + header_len + body_len > rest
+
+
+def _spans(view, start: int):
+    """Walk the records from `start`: yield ("record" | "damaged" | "torn", begin, end) covering every byte."""
+    pos = start
+    while pos < len(view):
+        end = _whole_record_at(view, pos)
+        if end is not None:
+            yield "record", pos, end
+            pos = end
+            continue
+        found = view.find(MARK, pos + 1)
+        while found != -1 and _whole_record_at(view, found) is None:
+            found = view.find(MARK, found + 1)
+        if found == -1:
+            yield ("torn" if _is_torn(view, pos) else "damaged"), pos, len(view)
+            return
+        yield "damaged", pos, found
+        pos = found
+
+
+def _legacy_records(path: Path):
+    """(header bytes, body) of every whole record of a first-format journal (length-prefixed, no checksum)."""
     with open(path, "rb") as f:
-        offset = 0
         while True:
-            prefix = f.read(_HEADER.size)
-            if len(prefix) < _HEADER.size:
+            prefix = f.read(_LEGACY_PREFIX.size)
+            if len(prefix) < _LEGACY_PREFIX.size:
                 return
-            header_len, body_len = _HEADER.unpack(prefix)
+            header_len, body_len = _LEGACY_PREFIX.unpack(prefix)
             data = f.read(header_len + body_len)
             if len(data) < header_len + body_len:
                 return  # cut short by a crash
             try:
-                header = json.loads(data[:header_len])
+                json.loads(data[:header_len])
             except ValueError:
                 return  # a torn write
-            offset += _HEADER.size + header_len + body_len
-            yield header, data[header_len:], offset
+            yield data[:header_len], data[header_len:]
+
+
+def _rewrite(path: Path, chunks) -> None:
+    """Replace the journal with MAGIC and the given record bytes, atomically."""
+    tmp = path.with_name(path.name + ".rewrite")
+    with open(tmp, "wb") as f:
+        f.write(MAGIC)
+        for chunk in chunks:
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _kept_path(path: Path) -> Path:
+    n = 1
+    while (kept := path.with_name(f"{path.name}.damaged-{n}")).exists():
+        n += 1
+    return kept
+
+
+def _repair(path: Path, damage: DamageReport) -> None:
+    """Leave at `path` a journal of this format holding only whole records (the module's docstring says how)."""
+    if not path.exists() or path.stat().st_size == 0:
+        _rewrite(path, [])
+        return
+    with open(path, "rb") as f:
+        head = f.read(len(MAGIC))
+    if head != MAGIC:
+        _rewrite(path, [_record(header, body) for header, body in _legacy_records(path)])
+        return
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        spans = list(_spans(view, len(MAGIC)))
+        damaged = [(begin, end) for kind, begin, end in spans if kind == "damaged"]
+        torn = spans[-1][1] if spans and spans[-1][0] == "torn" else None
+        if damaged:
+            kept = _kept_path(path)
+            with open(kept, "wb") as out:
+                for begin, end in damaged:
+                    out.write(view[begin:end])
+            lost = ", ".join(f"bytes {begin}-{end}" for begin, end in damaged)
+            damage.add(f"{path.name}", f"{len(damaged)} damaged stretch(es) of the journal ({lost}) failed their "
+                       "checksum; the requests in them were not replayed", str(kept))
+            records = (bytes(view[begin:end]) for kind, begin, end in spans if kind == "record")
+            _rewrite(path, records)
+            return
+    if torn is not None:  # a write a crash cut short: its request was never answered
+        log.info("dropped the last %d bytes of %s: a record cut short", path.stat().st_size - torn, path)
+        os.truncate(path, torn)
 
 
 def read_records(path: Path):
     """Yield (header, body) for every whole record in the journal."""
-    for header, body, _ in _scan(path):
-        yield header, body
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Cut the file after its last whole record, so records appended later are read back in line."""
     if not path.exists():
         return
-    end = 0
-    for _, _, end in _scan(path):
-        pass
-    if path.stat().st_size != end:
-        os.truncate(path, end)
+    with open(path, "rb") as f:
+        if f.read(len(MAGIC)) != MAGIC or os.fstat(f.fileno()).st_size == len(MAGIC):
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for kind, begin, end in _spans(view, len(MAGIC)):
+                if kind == "record":
+                    _, header_len, _, _ = _PREFIX.unpack_from(view, begin)
+                    start = begin + _PREFIX.size
+                    yield json.loads(view[start:start + header_len]), bytes(view[start + header_len:end])
 
 
 def replay(path: Path, app) -> int:

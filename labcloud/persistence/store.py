@@ -1,7 +1,9 @@
 """Durable state for labcloud's own services: one JSON file per resource, written atomically.
 
 A record is written with write-to-temp, fsync, rename, so a `kill -9` at any moment leaves either the
-old record or the new one, never half of one. Without a state directory the store keeps nothing.
+old record or the new one, never half of one. A record file damaged some other way (empty, cut, edited by
+hand) is moved aside as `<name>.json.damaged` and reported (persistence/damage.py) instead of stopping
+the server. Without a state directory the store keeps nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 import threading
 from pathlib import Path
 from urllib.parse import quote, unquote
+
+from labcloud.persistence.damage import DamageReport
 
 
 def _encode(value):
@@ -32,8 +36,9 @@ class Store:
     """One service's records (its root folder in the state directory, e.g. 'sagemaker'), grouped by kind
     ('training-jobs', 'endpoints', ...), each keyed by its AWS name."""
 
-    def __init__(self, state_dir: str | os.PathLike | None, root: str):
+    def __init__(self, state_dir: str | os.PathLike | None, root: str, damage: DamageReport | None = None):
         self.root = Path(state_dir) / root if state_dir else None
+        self.damage = damage if damage is not None else DamageReport()
         self._lock = threading.Lock()
 
     def _path(self, kind: str, name: str) -> Path:
@@ -67,6 +72,28 @@ class Store:
             return {}
         records = {}
         for path in sorted((self.root / kind).glob("*.json")):
-            with open(path) as f:
-                records[unquote(path.stem)] = json.load(f, object_hook=_decode)
+            name = unquote(path.stem)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    record = json.load(f, object_hook=_decode)
+                if not isinstance(record, dict):
+                    raise ValueError(f"holds a JSON {type(record).__name__}, not a record")
+            except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                problem = "empty record file" if _is_empty(path) else f"unreadable record file ({error})"
+                kept = path.with_name(path.name + ".damaged")
+                try:
+                    os.replace(path, kept)
+                except OSError:
+                    kept = path
+                self.damage.add(f"{self.root.name}/{kind}/{name}", f"{problem}; the resource was skipped",
+                                str(kept))
+                continue
+            records[name] = record
         return records
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False

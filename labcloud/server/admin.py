@@ -24,6 +24,8 @@ def respond(ctx, registry, path: str) -> Response:
                 "ready": ctx.ready.is_set() and not ctx.shutting_down.is_set(), "owner_pid": ctx.owner_pid}
     elif path == "/_labcloud/status":
         info = {"labcloud": __version__, "pid": os.getpid(), **registry.status()}
+        if damaged := ctx.damage.findings():
+            info["damaged_state"] = damaged
     elif path == "/_localstack/health":
         info = {"edition": "labcloud", "version": __version__,
                 "services": {name: "running" for name in registry.health_names()}}

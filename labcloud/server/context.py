@@ -13,6 +13,7 @@ from botocore.config import Config
 from labcloud.core.arns import arn
 from labcloud.core.constants import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
 from labcloud.core.settings import Settings
+from labcloud.persistence.damage import DamageReport
 from labcloud.persistence.store import Store
 from labcloud.platform.events import EventPublisher
 from labcloud.runtime.job_logs import LogShipper
@@ -30,6 +31,7 @@ class LabContext:
 
     def __post_init__(self):
         self._stores: dict[str, Store] = {}
+        self.damage = DamageReport()  # damaged state found at start-up, for /_labcloud/status
         self._clients: dict[str, object] = {}
         self._lock = threading.RLock()  # log_shipper makes a client while holding it
         self._log_shipper = None
@@ -65,7 +67,7 @@ class LabContext:
             return None
         with self._lock:
             if root not in self._stores:
-                self._stores[root] = Store(self.state_dir, root)
+                self._stores[root] = Store(self.state_dir, root, self.damage)
             return self._stores[root]
 
     def client(self, service: str):

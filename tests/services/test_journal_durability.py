@@ -1,11 +1,14 @@
 """The journal makes moto's services durable: what succeeded and changed state is replayed."""
 
+import json
+import struct
 import time
+import urllib.request
 
 import boto3
 import pytest
 
-from labcloud.persistence.journal import read_records
+from labcloud.persistence.journal import MARK, read_records
 
 
 def test_s3_objects_and_logs_survive_a_restart(in_process):
@@ -49,7 +52,7 @@ def test_a_record_cut_short_by_a_crash_is_ignored(in_process):
     path = server.registry.service("moto").journal.path
     server.stop()
     with open(path, "ab") as f:
-        f.write(b"\x00\x00\x01\x00\x00\x00")  # half a header, as a kill -9 might leave
+        f.write(MARK + b"\x00\x00\x01")  # half a record's prefix, as a kill -9 might leave
     server = in_process()
     s3 = boto3.client("s3")
     assert "torn-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
@@ -59,6 +62,68 @@ def test_a_record_cut_short_by_a_crash_is_ignored(in_process):
     in_process()
     names = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
     assert "torn-bucket" in names and "after-the-crash" in names
+    assert server.ctx.damage.findings() == []  # a torn tail is no damage: its request was never answered
+
+
+def test_a_flipped_byte_costs_only_its_record_and_is_reported(in_process):
+    server = in_process()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="flip-bucket")
+    for n in range(20):
+        s3.put_object(Bucket="flip-bucket", Key=f"k{n:02}", Body=f"body {n}".encode() * 50)
+    path = server.registry.service("moto").journal.path
+    server.stop()
+    data = bytearray(path.read_bytes())
+    spot = data.index(b"body 7body 7")  # inside the record of k07
+    data[spot] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    server = in_process()
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="flip-bucket")["Contents"]]
+    assert keys == [f"k{n:02}" for n in range(20) if n != 7]
+    findings = server.ctx.damage.findings()
+    assert len(findings) == 1 and "checksum" in findings[0]["problem"], findings
+    kept = findings[0]["kept_at"]
+    assert b"body 7" in open(kept, "rb").read()
+    status = json.loads(urllib.request.urlopen(f"{server.url}/_labcloud/status", timeout=10).read())
+    assert status["damaged_state"] == findings
+    server.stop()
+    in_process()  # repaired: the damage is reported once, not at every start
+    assert len(boto3.client("s3").list_objects_v2(Bucket="flip-bucket")["Contents"]) == 19
+
+
+def test_a_journal_of_the_first_format_is_read_and_rewritten(in_process, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    header = json.dumps({"method": "PUT", "path": "/legacy-bucket", "query": "",
+                         "headers": {"HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION":
+                                     "AWS4-HMAC-SHA256 Credential=labcloud/20260101/us-east-1/s3/aws4_request, "
+                                     "SignedHeaders=host, Signature=0"}}).encode()
+    (state / "moto-journal.bin").write_bytes(struct.pack(">II", len(header), 0) + header)
+    server = in_process()
+    assert "legacy-bucket" in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    # The legacy record comes first, in the new format, with what start-up added after it.
+    assert next(read_records(server.registry.service("moto").journal.path))[0]["path"] == "/legacy-bucket"
+
+
+def test_an_empty_or_unreadable_record_file_is_skipped_and_reported(in_process, tmp_path):
+    server = in_process()
+    sm = boto3.client("sagemaker")
+    for name in ("kept-group", "empty-group", "broken-group"):
+        sm.create_model_package_group(ModelPackageGroupName=name)
+    server.stop()
+    folder = next((tmp_path / "state").rglob("empty-group.json")).parent
+    (folder / "empty-group.json").write_bytes(b"")
+    (folder / "broken-group.json").write_text('{"ModelPackageGroupName": "broken-gr')
+
+    server = in_process()
+    names = [g["ModelPackageGroupName"] for g in
+             boto3.client("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"]]
+    assert names == ["kept-group"]
+    problems = {f["where"].rsplit("/", 1)[-1]: f for f in server.ctx.damage.findings()}
+    assert problems["empty-group"]["problem"].startswith("empty record file")
+    assert problems["broken-group"]["problem"].startswith("unreadable record file")
+    assert (folder / "broken-group.json.damaged").read_text().startswith('{"ModelPackageGroupName"')
 
 
 def test_multipart_uploads_replay(in_process):

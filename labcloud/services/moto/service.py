@@ -64,10 +64,10 @@ class MotoService(Service):
     def prepare(self) -> None:
         if self.ctx.state_dir:
             path = self.ctx.state_dir / JOURNAL_FILE
+            self.journal = Journal(path, self.ctx.damage)  # opening repairs it: only whole records are replayed
             replayed = replay(path, self.app)
             if replayed:
                 log.info("replayed %d requests from %s", replayed, path)
-            self.journal = Journal(path)
 
     def start(self) -> None:
         ensure_defaults(self.ctx)
