@@ -37,6 +37,14 @@ def _work_dir(state_dir: Path | None) -> Path:
     return work_dir
 
 
+def _make_private(state_dir: Path) -> None:
+    """The state directory holds every S3 body and the code jobs run: only its owner may enter it (other
+    users of a shared workshop machine included)."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if state_dir.stat().st_uid == os.getuid() and state_dir.stat().st_mode & 0o077:
+        os.chmod(state_dir, 0o700)
+
+
 class LabServer:
     """The gateway, the services behind it and the HTTP server, as one thing to start and stop."""
 
@@ -44,7 +52,7 @@ class LabServer:
                  owner_pid: int | None = None, services: list[str] | None = None):
         self.state_dir = Path(state_dir).resolve() if state_dir else None
         if self.state_dir:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            _make_private(self.state_dir)
         self.http = make_server(host, port, app=None, threaded=True, request_handler=KeepAliveRequestHandler)
         self.http.daemon_threads = True
         self.port = self.http.server_port

@@ -103,3 +103,11 @@ def test_localstack_client_sessions_work_against_it(labcloud_server):
     s3.create_bucket(Bucket="localstack-client-bucket")
     assert "localstack-client-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert "TrainingJobSummaries" in session.client("sagemaker").list_training_jobs()
+
+
+def test_the_state_directory_is_private_to_its_owner(in_process, tmp_path):
+    state = tmp_path / "shared-looking"
+    state.mkdir(mode=0o755)
+    os.chmod(state, 0o755)
+    in_process(state_dir=state)
+    assert state.stat().st_mode & 0o777 == 0o700
