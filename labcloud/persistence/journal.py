@@ -15,6 +15,7 @@ rewritten in this one.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -68,7 +69,7 @@ class Journal:
         _repair(path, self.damage)
         self._file = open(path, "ab")
 
-    def record(self, environ: dict, body: bytes, response_body: bytes) -> None:
+    def record(self, environ: dict, body: bytes, response_body: bytes, extra: dict | None = None) -> None:
         headers = {k: v for k, v in environ.items()
                    if isinstance(v, str) and (k.startswith("HTTP_") or k in ("CONTENT_TYPE", "CONTENT_LENGTH"))
                    and k not in _SKIPPED_HEADERS}
@@ -78,6 +79,7 @@ class Journal:
             "query": environ.get("QUERY_STRING", ""),
             "headers": headers,
         }
+        header.update(extra or {})
         upload_id = _upload_id(response_body)
         if upload_id:
             header["created_upload_id"] = upload_id
@@ -233,8 +235,9 @@ def read_records(path: Path):
                     yield json.loads(view[start:start + header_len]), bytes(view[start + header_len:end])
 
 
-def replay(path: Path, app) -> int:
-    """Send every journaled request to the WSGI app again. Returns how many were replayed."""
+def replay(path: Path, app, around=None) -> int:
+    """Send every journaled request to the WSGI app again, each inside `around(header)` (a context manager)
+    if given. Returns how many were replayed."""
     upload_ids: dict[str, str] = {}
     count = 0
     for header, body in read_records(path):
@@ -258,10 +261,11 @@ def replay(path: Path, app) -> int:
         }
         environ.update(header["headers"])
         environ["CONTENT_LENGTH"] = str(len(body))
-        chunks = app(environ, lambda status, headers, exc_info=None: None)
-        response = b"".join(chunks)
-        if hasattr(chunks, "close"):
-            chunks.close()
+        with around(header) if around else contextlib.nullcontext():
+            chunks = app(environ, lambda status, headers, exc_info=None: None)
+            response = b"".join(chunks)
+            if hasattr(chunks, "close"):
+                chunks.close()
         if header.get("created_upload_id"):
             new_id = _upload_id(response)
             if new_id:

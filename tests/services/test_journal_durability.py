@@ -163,3 +163,33 @@ def test_a_chunked_upload_is_stored_and_journaled_whole(in_process):
     server.stop()
     in_process()
     assert boto3.client("s3").get_object(Bucket="chunked-bucket", Key="streamed.txt")["Body"].read() == b"hello world"
+
+
+def test_ids_and_times_a_client_saw_are_the_same_after_a_restart(in_process):
+    server = in_process()
+    s3, iam = boto3.client("s3"), boto3.client("iam")
+    s3.create_bucket(Bucket="ids-bucket")
+    s3.put_bucket_versioning(Bucket="ids-bucket", VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket="ids-bucket", Key="k", Body=b"one")
+    second = s3.put_object(Bucket="ids-bucket", Key="k", Body=b"two")
+    seen = s3.head_object(Bucket="ids-bucket", Key="k")
+    role = iam.create_role(RoleName="ids-role", AssumeRolePolicyDocument="{}")["Role"]
+    upload = s3.create_multipart_upload(Bucket="ids-bucket", Key="big")["UploadId"]
+    part1 = s3.upload_part(Bucket="ids-bucket", Key="big", UploadId=upload, PartNumber=1,
+                           Body=b"a" * (5 * 1024 * 1024))["ETag"]
+    server.stop()
+
+    in_process()
+    s3, iam = boto3.client("s3"), boto3.client("iam")
+    old = s3.get_object(Bucket="ids-bucket", Key="k", VersionId=first["VersionId"])
+    assert old["Body"].read() == b"one" and old["ETag"] == first["ETag"]
+    again = s3.head_object(Bucket="ids-bucket", Key="k")
+    assert (again["VersionId"], again["ETag"], again["LastModified"]) == (
+        second["VersionId"], second["ETag"], seen["LastModified"])
+    assert iam.get_role(RoleName="ids-role")["Role"]["RoleId"] == role["RoleId"]
+    assert iam.get_role(RoleName="ids-role")["Role"]["CreateDate"] == role["CreateDate"]
+    # The upload in flight goes on with the id the client holds.
+    part2 = s3.upload_part(Bucket="ids-bucket", Key="big", UploadId=upload, PartNumber=2, Body=b"end")["ETag"]
+    s3.complete_multipart_upload(Bucket="ids-bucket", Key="big", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part1}, {"PartNumber": 2, "ETag": part2}]})
+    assert s3.get_object(Bucket="ids-bucket", Key="big")["ContentLength"] == 5 * 1024 * 1024 + 3

@@ -3,7 +3,8 @@ in the same process, behind the gateway as the service that takes what no other 
 
 moto keeps its state in memory; with a state directory, every request that changed something is
 appended to a journal (persistence/journal.py) and replayed into moto before the endpoint serves, so
-objects, log events and roles survive a restart, a `kill -9` included.
+objects, log events and roles survive a restart, a `kill -9` included, with the ids and times clients saw
+(reproducible.py: each mutating request runs seeded and at a recorded time, and so does its replay).
 
 In front of moto: a JSON request (a target) reaches it only if it is an operation of the service it is
 signed for (serves_target, asked by the registry), parsed strictly and checked against that service's
@@ -12,6 +13,7 @@ botocore model first; Flask's HTML error pages become AWS's error bodies.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
@@ -33,7 +35,9 @@ from labcloud.protocols import json_codec
 from labcloud.protocols.errors import any_protocol_error
 from labcloud.protocols.rest_json import SIGNED_FOR
 from labcloud.protocols.validation import service_model, validate_request
+from labcloud.services.moto import reproducible
 from labcloud.services.moto.defaults import ensure_defaults
+from labcloud.services.moto.reproducible import Reproducible
 
 log = logging.getLogger("labcloud")
 JOURNAL_FILE = "moto-journal.bin"
@@ -60,12 +64,13 @@ class MotoService(Service):
         self.app = DomainDispatcherApplication(create_backend_app)
         self.journal: Journal | None = None
         self._scopes: dict[str, bool] = {}  # signing name -> whether a moto backend serves it
+        self._reproducible = Reproducible()
 
     def prepare(self) -> None:
         if self.ctx.state_dir:
             path = self.ctx.state_dir / JOURNAL_FILE
             self.journal = Journal(path, self.ctx.damage)  # opening repairs it: only whole records are replayed
-            replayed = replay(path, self.app)
+            replayed = replay(path, self.app, self._as_recorded)
             if replayed:
                 log.info("replayed %d requests from %s", replayed, path)
 
@@ -138,16 +143,24 @@ class MotoService(Service):
             _check_json_request(target, body, environ.get(SIGNED_FOR))
         if self.journal is None:
             return _aws_shaped(self.app, environ, start_response)
+        if not is_mutation(environ, body):
+            return _aws_shaped(self.app, environ, start_response)
         captured = {}
 
         def capture(status, headers, exc_info=None):
             captured["status"] = int(status.split()[0])
             return start_response(status, headers, exc_info)
 
-        chunks = list(_aws_shaped(self.app, environ, capture))
-        if captured.get("status", 500) < 300 and is_mutation(environ, body):
-            self.journal.record(environ, body, b"".join(chunks))
+        seed, at = reproducible.new_seed(), reproducible.now()
+        with self._reproducible.run(seed, at):  # so that the replay makes the same ids and times
+            chunks = list(_aws_shaped(self.app, environ, capture))
+        if captured.get("status", 500) < 300:
+            self.journal.record(environ, body, b"".join(chunks), reproducible.header_fields(seed, at))
         return chunks
+
+    def _as_recorded(self, header: dict):
+        recorded = reproducible.from_header(header)
+        return self._reproducible.run(*recorded) if recorded else contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=64)
