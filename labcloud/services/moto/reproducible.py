@@ -70,15 +70,23 @@ class Reproducible:
                 mock_random.seed(secrets.randbits(62))  # later unjournaled draws are not predictable
 
 
+_clock_users: list = []  # moto's modules that import utcnow by name, as of _seen_modules modules loaded
+_seen_modules = 0
+
+
 def _swap_clocks(clock) -> None:
     # A module moto imports during the request takes the stopped clock by name too: every module whose
-    # utcnow is moto's or a stopped one gets `clock`, so none keeps a stopped clock afterwards.
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("moto") or module is None:
-            continue
-        current = getattr(module, "utcnow", None)
-        if current is _MOTO_UTCNOW or getattr(current, "labcloud_stopped", False):
-            module.utcnow = clock
+    # utcnow is moto's or a stopped one gets `clock`, so none keeps a stopped clock afterwards. The list is
+    # made again only when modules were loaded since (scanning sys.modules on every request was slow).
+    global _seen_modules
+    if len(sys.modules) != _seen_modules:
+        _seen_modules = len(sys.modules)
+        _clock_users[:] = [module for name, module in list(sys.modules.items())
+                           if name.startswith("moto") and module is not None
+                           and (getattr(module, "utcnow", None) is _MOTO_UTCNOW
+                                or getattr(getattr(module, "utcnow", None), "labcloud_stopped", False))]
+    for module in _clock_users:
+        module.utcnow = clock
 
 
 def header_fields(seed: int, at: dt.datetime) -> dict:

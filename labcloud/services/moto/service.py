@@ -61,7 +61,7 @@ class MotoService(Service):
         super().__init__(ctx, definition)
         # moto's state is per process: a server starts from empty and replays its own journal into it.
         moto_api_backend.reset()
-        self.app = DomainDispatcherApplication(create_backend_app)
+        self.app = _Dispatcher(create_backend_app)
         self.journal: Journal | None = None
         self._scopes: dict[str, bool] = {}  # signing name -> whether a moto backend serves it
         self._reproducible = Reproducible()
@@ -161,6 +161,25 @@ class MotoService(Service):
     def _as_recorded(self, header: dict):
         recorded = reproducible.from_header(header)
         return self._reproducible.run(*recorded) if recorded else contextlib.nullcontext()
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, with the backend each host names remembered: moto works it out again for every
+    request by listing its package folder (a few hundred stat calls), which was half the time of a replay."""
+
+    _REMEMBERED = 1024  # hosts come from requests: a bound, in case a client invents many
+
+    def __init__(self, create_app):
+        super().__init__(create_app)
+        self._backends: dict[str | None, object] = {}
+
+    def get_backend_for_host(self, host):
+        if host in self._backends:
+            return self._backends[host]
+        backend = super().get_backend_for_host(host)
+        if len(self._backends) < self._REMEMBERED:
+            self._backends[host] = backend
+        return backend
 
 
 @functools.lru_cache(maxsize=64)
