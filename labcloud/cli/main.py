@@ -16,7 +16,7 @@ from labcloud.core import settings
 from labcloud.core.settings import default_state_dir
 from labcloud.client.embedded import health
 from labcloud.platform.processes import die_with_parent
-from labcloud.cli import bill
+from labcloud.cli import bill, doctor
 
 
 def _url(args) -> str:
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     down.set_defaults(func=cmd_down)
 
     bill.add_parser(sub, common)
+    doctor.add_parser(sub, common)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
