@@ -8,10 +8,8 @@ only warns. `--json` prints the same findings for machines.
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import json
-import os
 import re
 import shutil
 import socket
