@@ -1,7 +1,7 @@
 """`labcloud doctor`: is this machine ready for the course? Each check says what it found and, when it
 fails, the command that fixes it.
 
-A failed *required* check (the Python, the packages, the kernel, the port, disk, git, the smoke test)
+A failed *required* check (the Python, the packages, the kernel, the port, a proxy, disk, git, the smoke test)
 makes the exit status 1; an *optional* one (kubectl, chromium, namespaces, bubblewrap unless `--grading`)
 only warns. `--json` prints the same findings for machines.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import socket
@@ -164,6 +165,33 @@ def check_port(port: int) -> Finding:
                    "expect labcloud",
                    f"find it with `ss -ltnp 'sport = :{port}'` and stop it, or use another port for everything: "
                    f"export LABCLOUD_PORT={other} (before `labcloud up` and `jupyter lab`)")
+
+
+def check_proxy(environ=os.environ) -> Finding:
+    """A proxy setting that does not exempt 127.0.0.1 sends the labs' AWS calls to the proxy."""
+    import urllib.request
+
+    proxies = {k: v for k, v in environ.items() if k.lower() in ("http_proxy", "https_proxy", "all_proxy") and v}
+    if not proxies:
+        return Finding("proxy", OK, "no proxy set")
+    saved = {k: os.environ.get(k) for k in ("no_proxy", "NO_PROXY")}
+    try:
+        for key in saved:  # urllib's bypass rule reads the process environment
+            os.environ.pop(key, None)
+            if environ.get(key):
+                os.environ[key] = environ[key]
+        bypassed = all(urllib.request.proxy_bypass(host) for host in ("127.0.0.1", "localhost"))
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None)
+            if value is not None:
+                os.environ[key] = value
+    names = ", ".join(sorted(proxies))
+    if bypassed:
+        return Finding("proxy", OK, f"{names} set; 127.0.0.1 and localhost are exempt (NO_PROXY)")
+    return Finding("proxy", FAIL, f"{names} set and NO_PROXY does not exempt 127.0.0.1: AWS calls to labcloud "
+                   "would go to the proxy",
+                   "export NO_PROXY=127.0.0.1,localhost (before labcloud up and jupyter lab)")
 
 
 def _existing(path: Path) -> Path:
@@ -397,7 +425,7 @@ def run_checks(port: int | None = None, requirements: Path | None = None, gradin
                smoke: bool = True) -> list[Finding]:
     port = port or settings.port()
     findings = [check_python(), check_packages(requirements or find_requirements()), check_kernel(),
-                check_port(port), check_disk(), check_git(), check_kubectl(), check_chromium(),
+                check_port(port), check_proxy(), check_disk(), check_git(), check_kubectl(), check_chromium(),
                 check_namespaces(), check_bubblewrap(required=grading)]
     if not smoke:
         findings.append(Finding("smoke test", SKIP, "not run (--no-smoke)", required=False))

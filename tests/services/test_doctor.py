@@ -17,7 +17,7 @@ from labcloud.cli import doctor
 from labcloud.platform.ports import free_port
 from tests.support.processes import descendants
 
-EVERY_CHECK = ["python", "packages", "kernel", "port", "disk", "git", "kubectl", "chromium", "namespaces",
+EVERY_CHECK = ["python", "packages", "kernel", "port", "proxy", "disk", "git", "kubectl", "chromium", "namespaces",
                "bubblewrap", "smoke test"]
 
 
@@ -65,6 +65,15 @@ def test_a_port_held_by_another_program_is_reported_with_a_way_out():
     assert code == 1 and check["status"] == "fail"
     assert f"127.0.0.1:{port}" in check["detail"]
     assert f"ss -ltnp 'sport = :{port}'" in check["fix"] and f"export LABCLOUD_PORT={port + 1}" in check["fix"]
+
+
+def test_a_proxy_that_does_not_exempt_loopback_fails_with_the_no_proxy_line():
+    proxy = {"HTTPS_PROXY": "http://proxy.example:3128"}
+    check = doctor.check_proxy(proxy)
+    assert check.status == "fail" and "HTTPS_PROXY" in check.detail
+    assert check.fix.startswith("export NO_PROXY=127.0.0.1,localhost")
+    assert doctor.check_proxy({**proxy, "NO_PROXY": "127.0.0.1,localhost"}).status == "ok"
+    assert doctor.check_proxy({}).status == "ok"
 
 
 def test_a_labcloud_already_on_the_port_is_fine(labcloud_server):
