@@ -189,3 +189,13 @@ def test_a_stop_reaches_the_server_and_labcloud(tmp_path, when):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_every_workshops_file_the_recipes_and_the_page_name_exists():
+    texts = [WORKSHOPS / "tljh" / "setup.sh", WORKSHOPS / "image" / "Dockerfile",
+             WORKSHOPS / "zero-to-jupyterhub" / "config.yaml", REPO / "chapters" / "instructors-jupyterhub.md",
+             REPO / "chapters" / "instructor-guide.md"]
+    named = {m.rstrip(".,:;)`") for path in texts for m in re.findall(r"workshops/[\w./-]+", path.read_text())}
+    assert named
+    missing = sorted(n for n in named if not (REPO / n).exists())
+    assert missing == []
