@@ -66,8 +66,24 @@ class Journal:
         self.damage = damage if damage is not None else DamageReport()
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        _repair(path, self.damage)
+        self.rewritten = _repair(path, self.damage)  # True: offsets into the old file mean nothing now
         self._file = open(path, "ab")
+
+    def size(self) -> int:
+        with self._lock:
+            self._file.flush()
+            return os.fstat(self._file.fileno()).st_size
+
+    def is_record_boundary(self, offset: int) -> bool:
+        """Whether a whole record starts at `offset` (or the journal ends there)."""
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset in (len(MAGIC), size):
+                return True
+            if offset < len(MAGIC) or offset > size:
+                return False
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return _whole_record_at(view, offset) is not None
 
     def record(self, environ: dict, body: bytes, response_body: bytes, extra: dict | None = None) -> None:
         headers = {k: v for k, v in environ.items()
@@ -190,16 +206,17 @@ def _kept_path(path: Path) -> Path:
     return kept
 
 
-def _repair(path: Path, damage: DamageReport) -> None:
-    """Leave at `path` a journal of this format holding only whole records (the module's docstring says how)."""
+def _repair(path: Path, damage: DamageReport) -> bool:
+    """Leave at `path` a journal of this format holding only whole records (the module's docstring says how).
+    True if the file was written anew (so an offset into the old one is no longer a record's)."""
     if not path.exists() or path.stat().st_size == 0:
         _rewrite(path, [])
-        return
+        return True
     with open(path, "rb") as f:
         head = f.read(len(MAGIC))
     if head != MAGIC:
         _rewrite(path, [_record(header, body) for header, body in _legacy_records(path)])
-        return
+        return True
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
         spans = list(_spans(view, len(MAGIC)))
         damaged = [(begin, end) for kind, begin, end in spans if kind == "damaged"]
@@ -214,33 +231,34 @@ def _repair(path: Path, damage: DamageReport) -> None:
                        "checksum; the requests in them were not replayed", str(kept))
             records = (bytes(view[begin:end]) for kind, begin, end in spans if kind == "record")
             _rewrite(path, records)
-            return
+            return True
     if torn is not None:  # a write a crash cut short: its request was never answered
         log.info("dropped the last %d bytes of %s: a record cut short", path.stat().st_size - torn, path)
         os.truncate(path, torn)
+    return False
 
 
-def read_records(path: Path):
-    """Yield (header, body) for every whole record in the journal."""
+def read_records(path: Path, start: int = 0):
+    """Yield (header, body) for every whole record in the journal (from the record at offset `start`)."""
     if not path.exists():
         return
     with open(path, "rb") as f:
         if f.read(len(MAGIC)) != MAGIC or os.fstat(f.fileno()).st_size == len(MAGIC):
             return
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            for kind, begin, end in _spans(view, len(MAGIC)):
+            for kind, begin, end in _spans(view, max(start, len(MAGIC))):
                 if kind == "record":
                     _, header_len, _, _ = _PREFIX.unpack_from(view, begin)
                     start = begin + _PREFIX.size
                     yield json.loads(view[start:start + header_len]), bytes(view[start + header_len:end])
 
 
-def replay(path: Path, app, around=None) -> int:
-    """Send every journaled request to the WSGI app again, each inside `around(header)` (a context manager)
-    if given. Returns how many were replayed."""
+def replay(path: Path, app, around=None, start: int = 0) -> int:
+    """Send every journaled request (from the record at offset `start`) to the WSGI app again, each inside
+    `around(header)` (a context manager) if given. Returns how many were replayed."""
     upload_ids: dict[str, str] = {}
     count = 0
-    for header, body in read_records(path):
+    for header, body in read_records(path, start):
         query = header["query"]
         for old, new in upload_ids.items():
             query = query.replace(f"uploadId={old}", f"uploadId={new}")

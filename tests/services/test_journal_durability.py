@@ -193,3 +193,94 @@ def test_ids_and_times_a_client_saw_are_the_same_after_a_restart(in_process):
     s3.complete_multipart_upload(Bucket="ids-bucket", Key="big", UploadId=upload, MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": part1}, {"PartNumber": 2, "ETag": part2}]})
     assert s3.get_object(Bucket="ids-bucket", Key="big")["ContentLength"] == 5 * 1024 * 1024 + 3
+
+
+def everything_seen(s3, iam, logs, sqs):
+    """What a client can read back of the state the workload below makes."""
+    versions = s3.list_object_versions(Bucket="snap-bucket")
+    return {
+        "versions": [(v["Key"], v["VersionId"], v["ETag"], v["LastModified"]) for v in versions.get("Versions", [])],
+        "markers": [(m["Key"], m["VersionId"]) for m in versions.get("DeleteMarkers", [])],
+        "uploads": [(u["Key"], u["UploadId"]) for u in s3.list_multipart_uploads(Bucket="snap-bucket").get("Uploads", [])],
+        "role": iam.get_role(RoleName="snap-role")["Role"],
+        "policies": iam.list_role_policies(RoleName="snap-role")["PolicyNames"],
+        "events": [(e["timestamp"], e["message"]) for e in
+                   logs.get_log_events(logGroupName="/snap", logStreamName="s")["events"]],
+        "queue": sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName="snap-queue")["QueueUrl"],
+                                          AttributeNames=["QueueArn", "CreatedTimestamp"])["Attributes"],
+    }
+
+
+def clients():
+    return boto3.client("s3"), boto3.client("iam"), boto3.client("logs"), boto3.client("sqs")
+
+
+def test_a_start_from_the_snapshot_sees_what_a_start_from_the_whole_journal_sees(in_process, tmp_path):
+    from labcloud.services.moto import snapshot
+
+    server = in_process()
+    s3, iam, logs, sqs = clients()
+    s3.create_bucket(Bucket="snap-bucket")
+    s3.put_bucket_versioning(Bucket="snap-bucket", VersioningConfiguration={"Status": "Enabled"})
+    for n in range(3):
+        s3.put_object(Bucket="snap-bucket", Key="k", Body=f"v{n}".encode())
+    s3.put_object(Bucket="snap-bucket", Key="gone", Body=b"x")
+    s3.delete_object(Bucket="snap-bucket", Key="gone")
+    s3.create_multipart_upload(Bucket="snap-bucket", Key="in-flight")
+    iam.create_role(RoleName="snap-role", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(RoleName="snap-role", PolicyName="p", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    logs.create_log_group(logGroupName="/snap")
+    logs.create_log_stream(logGroupName="/snap", logStreamName="s")
+    logs.put_log_events(logGroupName="/snap", logStreamName="s",
+                        logEvents=[{"timestamp": 1_700_000_000_000 + n, "message": f"line {n}"} for n in range(5)])
+    sqs.create_queue(QueueName="snap-queue")
+    before = everything_seen(s3, iam, logs, sqs)
+    server.stop()
+    state = tmp_path / "state"
+    assert (state / snapshot.FILE).exists(), "a clean stop writes a snapshot"
+
+    server = in_process()
+    from_snapshot = everything_seen(*clients())
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="snap-bucket", Key="k", Body=b"after the snapshot")  # replayed from the journal's tail
+    after = everything_seen(*clients())
+    server.stop()
+    (state / snapshot.FILE).unlink()
+    in_process()
+    from_journal = everything_seen(*clients())
+    assert from_snapshot == before
+    assert from_journal == after
+
+
+def test_a_long_poll_waits_without_holding_other_requests_back_and_its_receipt_survives(in_process):
+    import threading
+
+    server = in_process()
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="long-poll")["QueueUrl"]
+    waiting = sqs.create_queue(QueueName="waits-by-default",
+                               Attributes={"ReceiveMessageWaitTimeSeconds": "2"})["QueueUrl"]
+
+    def send_later():
+        time.sleep(0.5)
+        boto3.client("sqs").send_message(QueueUrl=queue, MessageBody="late")
+
+    sender = threading.Thread(target=send_later)
+    started = time.monotonic()
+    sender.start()
+    got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10)["Messages"]
+    sender.join()
+    assert [m["Body"] for m in got] == ["late"] and time.monotonic() - started < 5
+    sqs.send_message(QueueUrl=queue, MessageBody="kept")
+
+    started = time.monotonic()
+    assert "Messages" not in sqs.receive_message(QueueUrl=waiting)  # the queue's own wait applies
+    assert 1.8 <= time.monotonic() - started < 8
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=got[0]["ReceiptHandle"])
+    server.stop()
+
+    in_process()
+    bodies = [m["Body"] for m in boto3.client("sqs").receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
+    assert bodies == ["kept"]  # the receipt the client deleted with was the replayed receive's too

@@ -4,7 +4,8 @@ in the same process, behind the gateway as the service that takes what no other 
 moto keeps its state in memory; with a state directory, every request that changed something is
 appended to a journal (persistence/journal.py) and replayed into moto before the endpoint serves, so
 objects, log events and roles survive a restart, a `kill -9` included, with the ids and times clients saw
-(reproducible.py: each mutating request runs seeded and at a recorded time, and so does its replay).
+(reproducible.py: each mutating request runs seeded and at a recorded time, and so does its replay). A
+snapshot of moto's state (snapshot.py) spares a start-up the replay of what came before it.
 
 In front of moto: a JSON request (a target) reaches it only if it is an operation of the service it is
 signed for (serves_target, asked by the registry), parsed strictly and checked against that service's
@@ -35,7 +36,7 @@ from labcloud.protocols import json_codec
 from labcloud.protocols.errors import any_protocol_error
 from labcloud.protocols.rest_json import SIGNED_FOR
 from labcloud.protocols.validation import service_model, validate_request
-from labcloud.services.moto import reproducible
+from labcloud.services.moto import long_poll, reproducible, snapshot
 from labcloud.services.moto.defaults import ensure_defaults
 from labcloud.services.moto.reproducible import Reproducible
 
@@ -70,15 +71,21 @@ class MotoService(Service):
         if self.ctx.state_dir:
             path = self.ctx.state_dir / JOURNAL_FILE
             self.journal = Journal(path, self.ctx.damage)  # opening repairs it: only whole records are replayed
-            replayed = replay(path, self.app, self._as_recorded)
+            if self.journal.rewritten:
+                snapshot.discard(self.ctx.state_dir, "the journal was written anew")
+            start = snapshot.load(self.ctx.state_dir, self.journal.size(), self.journal.is_record_boundary)
+            replayed = replay(path, self.app, self._as_recorded, start)
             if replayed:
-                log.info("replayed %d requests from %s", replayed, path)
+                log.info("replayed %d requests from %s%s", replayed, path, " after its snapshot" if start else "")
+            if replayed > snapshot.REPLAYED_BEFORE_SNAPSHOT:  # the last stop was a crash: spare the next start
+                snapshot.save(self.ctx.state_dir, self.journal.size())
 
     def start(self) -> None:
         ensure_defaults(self.ctx)
 
     def close(self) -> None:
-        if self.journal:
+        if self.journal:  # nothing is served any more: the state is the journal's, to its last record
+            snapshot.save(self.ctx.state_dir, self.journal.size())
             self.journal.close()
 
     def _refusal(self, environ, target: str | None) -> AWSError | None:
@@ -145,18 +152,34 @@ class MotoService(Service):
             return _aws_shaped(self.app, environ, start_response)
         if not is_mutation(environ, body):
             return _aws_shaped(self.app, environ, start_response)
+        plan = long_poll.long_poll(environ, body)
+        if plan is None:
+            status, headers, chunks = self._recorded(environ, body, always=True)
+        else:  # waiting for messages must not hold every other mutation back (long_poll.py)
+            status, headers, chunks = long_poll.poll(
+                lambda: self._recorded(_with_body(environ, plan.short_body), plan.short_body, always=False),
+                plan)
+        start_response(status, headers)
+        return chunks
+
+    def _recorded(self, environ, body: bytes, always: bool):
+        """Run one mutating request reproducibly and journal it if it succeeded (and, unless `always`,
+        received something); returns its status line, headers and body chunks."""
         captured = {}
 
         def capture(status, headers, exc_info=None):
-            captured["status"] = int(status.split()[0])
-            return start_response(status, headers, exc_info)
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: captured.setdefault("written", []).append(data)
 
         seed, at = reproducible.new_seed(), reproducible.now()
         with self._reproducible.run(seed, at):  # so that the replay makes the same ids and times
-            chunks = list(_aws_shaped(self.app, environ, capture))
-        if captured.get("status", 500) < 300:
-            self.journal.record(environ, body, b"".join(chunks), reproducible.header_fields(seed, at))
-        return chunks
+            answered = list(_aws_shaped(self.app, environ, capture))
+        chunks = captured.pop("written", []) + answered  # what moto wrote through write() comes first
+        code = int(captured.get("status", "500").split()[0])
+        response = b"".join(chunks)
+        if code < 300 and (always or long_poll.received_something(response)):
+            self.journal.record(environ, body, response, reproducible.header_fields(seed, at))
+        return captured.get("status", "500 Internal Server Error"), captured.get("headers", []), chunks
 
     def _as_recorded(self, header: dict):
         recorded = reproducible.from_header(header)
@@ -254,6 +277,11 @@ def _check_json_request(target: str, body: bytes, signed_for: str | None) -> Non
                 raise SerializationException("The request body must be a JSON object.")
             validate_request(operation, params, name)
             return
+
+
+def _with_body(environ, body: bytes) -> dict:
+    """The request with another body in place of the one it came with."""
+    return {**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
 
 
 def _read_whole_body(environ) -> bytes:
