@@ -1,7 +1,8 @@
 """labcloud: the course's offline AWS. One local endpoint that speaks the AWS wire protocols and really
 runs SageMaker jobs as local processes; every other service is moto, in the same process.
 
-The public face is what a notebook uses: `start()`, `stop()`, `session()` and `ROLE_ARN`. Everything else
+The public face is what a notebook uses: `start()`, `stop()`, `session()`, `credentials()` and `ROLE_ARN`.
+Everything else
 is labcloud's own (see ARCHITECTURE.md)."""
 
 __version__ = "0.1.0"
@@ -18,4 +19,12 @@ def session(**kwargs):
     return _session(**kwargs)
 
 
-__all__ = ["ROLE_ARN", "__version__", "session", "start", "stop"]
+def credentials() -> dict[str, str]:
+    """This user's labcloud credentials as boto3's keyword arguments, for a client that does not read
+    the environment: `localstack_client.session.Session(**labcloud.credentials())`."""
+    from labcloud.core.credentials import user_credentials
+
+    return user_credentials().boto3_arguments()
+
+
+__all__ = ["ROLE_ARN", "__version__", "credentials", "session", "start", "stop"]

@@ -1,4 +1,4 @@
-"""The `labcloud` command: up, status, down, bill (cli/bill.py)."""
+"""The `labcloud` command: up, status, down, env, bill (cli/bill.py), doctor (cli/doctor.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import time
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 
 from labcloud.core import settings
+from labcloud.core.credentials import user_credentials
 from labcloud.core.settings import default_state_dir
 from labcloud.client.embedded import health
 from labcloud.platform.processes import die_with_parent
@@ -39,8 +41,11 @@ def cmd_up(args) -> int:
         print(f"warning: labcloud listens on {args.host}: anyone who can reach it can run code on this machine",
               file=sys.stderr)
     state_dir = None if args.in_memory else (args.state_dir or str(default_state_dir()))
+    if args.no_auth:
+        print("warning: --no-auth: every local user can use this labcloud, and so run code as you",
+              file=sys.stderr)
     try:
-        serve(args.host, args.port, state_dir, owner)
+        serve(args.host, args.port, state_dir, owner, authenticate=False if args.no_auth else None)
     except OSError as err:
         print(f"labcloud: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
         return 1
@@ -49,9 +54,17 @@ def cmd_up(args) -> int:
 
 def cmd_status(args) -> int:
     url = _url(args)
+    request = urllib.request.Request(f"{url}/_labcloud/status",
+                                     headers={"Authorization": f"Bearer {user_credentials().token}"})
     try:
-        with urllib.request.urlopen(f"{url}/_labcloud/status", timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             status = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        if err.code == 403:
+            print(f"the labcloud on {url} is another user's: it does not know your labcloud credentials")
+            return 4
+        print(f"labcloud on {url} answered {err.code}")
+        return 3
     except (urllib.error.URLError, OSError):
         print(f"labcloud is not running on {url}")
         return 3
@@ -80,6 +93,9 @@ def cmd_down(args) -> int:
     if info is None:
         print(f"labcloud is not running on {url}")
         return 0
+    if "pid" not in info:
+        print(f"the labcloud on {url} is another user's: yours to stop only with your credentials", file=sys.stderr)
+        return 1
     os.kill(info["pid"], signal.SIGTERM)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -89,6 +105,20 @@ def cmd_down(args) -> int:
         time.sleep(0.1)
     print(f"labcloud (pid {info['pid']}) did not stop within {args.timeout} s", file=sys.stderr)
     return 1
+
+
+def cmd_env(args) -> int:
+    """Shell lines that point AWS clients (the AWS CLI, boto3, the SDK, git) at labcloud with this user's
+    credentials: `eval "$(labcloud env)"`."""
+    from labcloud.client.environment import client_environment
+
+    environment = client_environment(_url(args))
+    if args.json:
+        print(json.dumps(environment, indent=2))
+        return 0
+    for name, value in environment.items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,6 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     up.add_argument("--in-memory", action="store_true", help="keep nothing after the server stops")
     up.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    up.add_argument("--no-auth", action="store_true",
+                    help="serve unsigned requests and any credentials (a workshop's shared server; "
+                         "every local user can then run code as you)")
     up.set_defaults(func=cmd_up)
 
     status = sub.add_parser("status", help="say what runs")
@@ -115,6 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     common(down)
     down.add_argument("--timeout", type=float, default=180.0)
     down.set_defaults(func=cmd_down)
+
+    env = sub.add_parser("env", help="print the shell variables that point AWS clients and git at labcloud")
+    common(env)
+    env.add_argument("--json", action="store_true", help="the variables as JSON")
+    env.set_defaults(func=cmd_env)
 
     bill.add_parser(sub, common)
     doctor.add_parser(sub, common)

@@ -20,14 +20,18 @@ import urllib.request
 from labcloud.client import prompt_waiters
 from labcloud.client.environment import configure
 from labcloud.core import settings
+from labcloud.core.credentials import user_credentials
 from labcloud.platform.ports import free_port
 
 _started: subprocess.Popen | None = None
 
 
 def health(url: str, timeout: float = 1.0) -> dict | None:
+    """What the labcloud on `url` says of itself; its pid and paths only if it is this user's (or open)."""
+    request = urllib.request.Request(f"{url}/_labcloud/health",
+                                     headers={"Authorization": f"Bearer {user_credentials().token}"})
     try:
-        with urllib.request.urlopen(f"{url}/_labcloud/health", timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -63,6 +67,11 @@ def start(port: int | None = None, state_dir: str | None = None, quiet: bool = F
     port = int(port or settings.port())
     url = f"http://127.0.0.1:{port}"
     info = _ready_or_gone(url)
+    if info is not None and "pid" not in info:
+        # Another user's labcloud (it does not know our credentials): this user gets one of their own.
+        info = None
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
     if info is not None and info.get("owner_pid") not in (None, os.getpid()):
         # Another process's private labcloud (another notebook's kernel): it stops when that process
         # does, so this process starts its own beside it.

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from labcloud.core import settings
-from labcloud.core.constants import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from labcloud.core.constants import REGION
+from labcloud.core.credentials import git_environment, user_credentials
 
 _TELEMETRY_OPT_OUT = """\
 SchemaVersion: '1.0'
@@ -32,13 +33,16 @@ def _sdk_config_file() -> str:
 
 
 def client_environment(url: str) -> dict[str, str]:
-    """The variables that point boto3, the SageMaker SDK and localstack-client at labcloud."""
+    """The variables that point boto3, the SageMaker SDK, the AWS CLI and git at labcloud, with this user's
+    labcloud credentials (git sends them to labcloud's CodeCommit only: http.<url>.extraHeader)."""
+    credentials = user_credentials()
     return {
         "AWS_ENDPOINT_URL": url,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        **git_environment(url, credentials),
         "AWS_EC2_METADATA_DISABLED": "true",
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
         "SAGEMAKER_USER_CONFIG_OVERRIDE": _sdk_config_file(),

@@ -8,10 +8,6 @@ ROLE_NAME = "SageMakerRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"  # the execution role the labs pass to SageMaker
 DEFAULT_BUCKET = f"sagemaker-{REGION}-{ACCOUNT_ID}"  # the SDK's default bucket name for this account
 
-# Dummy credentials: labcloud accepts any; the client side sets these so no real ones are ever sent.
-ACCESS_KEY_ID = "labcloud"
-SECRET_ACCESS_KEY = "labcloud"
-
 FAILURE_REASON_MAX_CHARS = 1024  # FailureReason holds at most 1024 characters (botocore's model)
 CONTAINER_STARTUP_TIMEOUT_SECONDS = 600  # ContainerStartupHealthCheckTimeoutInSeconds when not set
 

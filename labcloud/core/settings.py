@@ -59,6 +59,9 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
              "a JSON file mapping custom image URIs to local commands (default: images.json in the state dir)"),
     Variable("LABCLOUD_LAUNCHER", True, _flag,
              "0 starts each model server as a fresh interpreter instead of forking it from the warm launcher"),
+    Variable("LABCLOUD_AUTHENTICATE", True, _flag,
+             "0 serves every request, signed or not, as a workshop's shared server may choose (`labcloud up "
+             "--no-auth`); by default only requests signed with your labcloud credentials (`labcloud env`)"),
     Variable("LABCLOUD_LOG_REQUESTS", False, _flag,
              "1 makes model servers log every request, not only failed ones"),
     Variable("LABCLOUD_PROMPT_WAITERS", True, _flag,
@@ -100,6 +103,7 @@ class Settings:
     invocation_timeout_seconds: float
     images_file: Path | None
     launcher: bool
+    authenticate: bool
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -81,4 +81,5 @@ def any_protocol_error(environ: dict, err: AWSError) -> tuple[int, dict, bytes]:
                 f"<Code>{escape(err.code)}</Code><Message>{escape(message)}</Message></Error>"
                 f"<RequestId>{rid}</RequestId></ErrorResponse>").encode()
         headers.update({"Content-Type": "application/xml", "x-amz-request-id": rid})
+    headers.update(getattr(err, "headers", {}))  # e.g. the WWW-Authenticate that git needs with a 401
     return err.status, headers, body

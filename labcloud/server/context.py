@@ -11,7 +11,8 @@ import boto3
 from botocore.config import Config
 
 from labcloud.core.arns import arn
-from labcloud.core.constants import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
+from labcloud.core.constants import ACCOUNT_ID, REGION
+from labcloud.core.credentials import Credentials, user_credentials
 from labcloud.core.settings import Settings
 from labcloud.persistence.damage import DamageReport
 from labcloud.persistence.store import Store
@@ -28,6 +29,7 @@ class LabContext:
     region: str = REGION
     account_id: str = ACCOUNT_ID
     owner_pid: int | None = None  # the process a private labcloud lives for (labcloud.start()); None if shared
+    credentials: Credentials = field(default_factory=user_credentials)  # what its own clients sign with
 
     def __post_init__(self):
         self._stores: dict[str, Store] = {}
@@ -79,8 +81,7 @@ class LabContext:
                     service,
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
-                    aws_access_key_id=ACCESS_KEY_ID,
-                    aws_secret_access_key=SECRET_ACCESS_KEY,
+                    **self.credentials.boto3_arguments(),
                     config=Config(retries={"max_attempts": 2}, max_pool_connections=32,
                                   s3={"addressing_style": "path"}),
                 )

@@ -11,6 +11,7 @@ every answer that no service gives is AWS's error in the request's protocol (JSO
 
     a target no service serves         UnknownOperationException (400, from the registry)
     a body longer than the service reads   the service's request_too_large() (413), refused unread
+    a request not signed with this labcloud's credentials   AWS's authentication errors (authentication.py)
     an AWSError a service lets out     that error
     NotImplementedError                NotImplemented (501: moto or labcloud lacks the operation)
     any other exception                InternalFailure (500), logged with the request id
@@ -76,7 +77,7 @@ class Gateway:
         request_id(environ)
         path = environ.get("PATH_INFO", "")
         if path.startswith(admin.PREFIXES):
-            return admin.respond(self.ctx, self.registry, path)(environ, start_response)
+            return admin.respond(self.ctx, self.registry, path, environ)(environ, start_response)
         try:
             service, match = self.registry.route(environ)
         except AWSError as err:
@@ -93,6 +94,9 @@ class Gateway:
         refusal = self._size_refusal(service, environ)
         if refusal is not None:
             environ[BODY_REFUSED] = True
+            return _answer(environ, start_response, refusal)
+        refusal = self.ctx.authenticator.refusal(environ, service.name)
+        if refusal is not None:
             return _answer(environ, start_response, refusal)
         try:
             return service(environ, start_response)

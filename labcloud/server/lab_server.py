@@ -22,6 +22,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from labcloud.server.context import LabContext
+from labcloud.server.authentication import Authenticator
 from labcloud.server.gateway import Gateway
 from labcloud.server.http_handler import KeepAliveRequestHandler
 from labcloud.server.registry import Registry, load_definition
@@ -49,7 +50,7 @@ class LabServer:
     """The gateway, the services behind it and the HTTP server, as one thing to start and stop."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: str | os.PathLike | None = None,
-                 owner_pid: int | None = None, services: list[str] | None = None):
+                 owner_pid: int | None = None, services: list[str] | None = None, authenticate: bool | None = None):
         self.state_dir = Path(state_dir).resolve() if state_dir else None
         if self.state_dir:
             _make_private(self.state_dir)
@@ -59,6 +60,10 @@ class LabServer:
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
         self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=_work_dir(self.state_dir),
                               owner_pid=owner_pid)
+        if authenticate is None:
+            authenticate = self.ctx.settings.authenticate
+        # Only this user's signed requests are served, unless a shared workshop server opts out (--no-auth).
+        self.ctx.authenticator = Authenticator(self.ctx.credentials if authenticate else None)
         try:
             self.registry = Registry(self.ctx, [load_definition(spec) for spec in (services or SERVICES)])
             self.ctx.services = self.registry
@@ -118,9 +123,10 @@ class LabServer:
         self._stopped.set()
 
 
-def serve(host: str, port: int, state_dir: str | None, owner_pid: int | None = None) -> None:
+def serve(host: str, port: int, state_dir: str | None, owner_pid: int | None = None,
+          authenticate: bool | None = None) -> None:
     """`labcloud up`: serve in the foreground; Ctrl-C or SIGTERM stops the server and all it started."""
-    server = LabServer(host, port, state_dir, owner_pid)
+    server = LabServer(host, port, state_dir, owner_pid, authenticate=authenticate)
 
     def on_signal(signum, frame):
         # stop() joins threads: run it off the signal handler.
@@ -128,7 +134,9 @@ def serve(host: str, port: int, state_dir: str | None, owner_pid: int | None = N
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    print(f"labcloud {server.url} (state: {server.state_dir or 'in memory'})", flush=True)
+    access = "open to every local user (--no-auth)" if server.ctx.authenticator.open else \
+        "your labcloud credentials only (labcloud env)"
+    print(f"labcloud {server.url} (state: {server.state_dir or 'in memory'}; requests: {access})", flush=True)
     server.start_in_thread()
     server.wait()
     print("labcloud stopped", flush=True)

@@ -16,8 +16,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from labcloud.core.credentials import user_credentials
 from tests.support.events import received, rule_queue
 from tests.support.git import TRACE_HEADERS, commit_file, git, sent_headers
+from tests.support.signing import signed_request
 
 ONLY_CODECOMMIT = ["labcloud.services.moto:SERVICE", "labcloud.services.codecommit:SERVICE"]
 STATE_CHANGE = "CodeCommit Repository State Change"
@@ -191,16 +193,17 @@ def test_git_routes_never_take_an_s3_request(codecommit, s3):
     for path in ("/v1/repos/shadow/info/refs", "/v1/repos/other/info/refs?service=git-upload-pack",
                  "/v1/repos/shadow/info/refs?service=git-upload-pack&service=git-receive-pack"):
         with pytest.raises(urllib.error.HTTPError) as answer:
-            urllib.request.urlopen(endpoint + path, timeout=10)
+            urllib.request.urlopen(signed_request(endpoint + path, method="GET", service="s3"), timeout=10)
         assert answer.value.code == 404 and b"<Code>NoSuchBucket</Code>" in answer.value.read(), path
-    request = urllib.request.Request(endpoint + "/v1/repos/shadow/git-upload-pack", data=b"0000", method="POST",
-                                     headers={"Content-Type": "application/octet-stream"})
+    request = signed_request(endpoint + "/v1/repos/shadow/git-upload-pack", b"0000", service="s3",
+                             headers={"Content-Type": "application/octet-stream"})
     with pytest.raises(urllib.error.HTTPError) as answer:  # (moto fails on an S3 POST to a key without a query)
         urllib.request.urlopen(request, timeout=10)
     assert not answer.value.headers.get("Content-Type", "").startswith("application/x-git")
-    # A git request for a repository that exists is git's.
-    with urllib.request.urlopen(endpoint + "/v1/repos/shadow/info/refs?service=git-upload-pack",
-                                timeout=10) as answer:
+    # A git request for a repository that exists is git's (with git's credentials: HTTP Basic).
+    git_request = urllib.request.Request(endpoint + "/v1/repos/shadow/info/refs?service=git-upload-pack",
+                                         headers={"Authorization": user_credentials().basic_authorization})
+    with urllib.request.urlopen(git_request, timeout=10) as answer:
         assert answer.headers["Content-Type"] == "application/x-git-upload-pack-advertisement"
     # So is a signed S3 request never: its credential scope names s3.
     assert error_code(s3.get_object, Bucket="v1", Key="repos/shadow/info/refs")[0] in ("NoSuchBucket",

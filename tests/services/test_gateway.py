@@ -8,21 +8,26 @@ import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
 
+import labcloud
+from tests.support.signing import bearer, signed_request
 
-def _get(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
+
+def _get(url, headers=None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
         return json.loads(response.read())
 
 
 def test_health_and_localstack_health(labcloud_server):
-    health = _get(f"{labcloud_server.url}/_labcloud/health")
+    health = _get(f"{labcloud_server.url}/_labcloud/health", bearer())
     assert health["ready"] is True and health["endpoint_url"] == labcloud_server.url
+    stranger = _get(f"{labcloud_server.url}/_labcloud/health")  # another user learns no pid and no path
+    assert stranger == {"labcloud": health["labcloud"], "ready": True, "authenticated": True}
     assert _get(f"{labcloud_server.url}/_localstack/health")["services"]["sagemaker"] == "running"
 
 
 def test_an_unknown_sagemaker_operation_is_refused_in_aws_terms(labcloud_server):
-    request = urllib.request.Request(
-        labcloud_server.url + "/", data=b"{}", method="POST",
+    request = signed_request(
+        labcloud_server.url + "/", b"{}",
         headers={"X-Amz-Target": "SageMaker.CreateTimeMachine", "Content-Type": "application/x-amz-json-1.1"})
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
@@ -32,8 +37,8 @@ def test_an_unknown_sagemaker_operation_is_refused_in_aws_terms(labcloud_server)
 
 
 def test_a_malformed_body_is_a_serialization_error(labcloud_server):
-    request = urllib.request.Request(
-        labcloud_server.url + "/", data=b"{not json", method="POST",
+    request = signed_request(
+        labcloud_server.url + "/", b"{not json",
         headers={"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": "application/x-amz-json-1.1"})
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
@@ -47,7 +52,7 @@ def test_other_services_are_moto(labcloud_server):
 
 
 def test_localstack_client_sessions_work_unchanged(labcloud_server):
-    session = localstack_client.session.Session()
+    session = localstack_client.session.Session(**labcloud.credentials())
     s3 = session.client("s3")
     s3.create_bucket(Bucket="from-localstack-client")
     assert "from-localstack-client" in [b["Name"] for b in s3.list_buckets()["Buckets"]]

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from labcloud.persistence.journal import MARK, read_records
+from tests.support.signing import bearer, signed_headers
 
 
 def test_s3_objects_and_logs_survive_a_restart(in_process):
@@ -85,7 +86,8 @@ def test_a_flipped_byte_costs_only_its_record_and_is_reported(in_process):
     assert len(findings) == 1 and "checksum" in findings[0]["problem"], findings
     kept = findings[0]["kept_at"]
     assert b"body 7" in open(kept, "rb").read()
-    status = json.loads(urllib.request.urlopen(f"{server.url}/_labcloud/status", timeout=10).read())
+    status = json.loads(urllib.request.urlopen(urllib.request.Request(f"{server.url}/_labcloud/status",
+                                                                      headers=bearer()), timeout=10).read())
     assert status["damaged_state"] == findings
     server.stop()
     in_process()  # repaired: the damage is reported once, not at every start
@@ -155,8 +157,8 @@ def test_a_chunked_upload_is_stored_and_journaled_whole(in_process):
     conn = http.client.HTTPConnection(host, timeout=10)
     # Streamed with no Content-Length, as `curl -T -` or a generator body in requests would send it.
     conn.request("PUT", "/chunked-bucket/streamed.txt", body=iter([b"hello ", b"world"]),
-                 headers={"Authorization": "AWS4-HMAC-SHA256 Credential=labcloud/20260101/us-east-1/s3/aws4_request, "
-                                           "SignedHeaders=host, Signature=0"})
+                 headers=signed_headers("PUT", f"{server.url}/chunked-bucket/streamed.txt", b"",
+                                        {"X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"}, service="s3"))
     assert conn.getresponse().status == 200
     conn.close()
     assert boto3.client("s3").get_object(Bucket="chunked-bucket", Key="streamed.txt")["Body"].read() == b"hello world"

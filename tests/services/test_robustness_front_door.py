@@ -14,9 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support.http import read_http_response
+from tests.support.signing import signed_headers
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
-SIGNED_FOR = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
 
 
 def exchange(port: int, head: bytes, body: bytes = b"", timeout: float = 20) -> tuple[int, dict, bytes]:
@@ -26,13 +26,23 @@ def exchange(port: int, head: bytes, body: bytes = b"", timeout: float = 20) -> 
 
 
 def post(port: int, body: bytes, target: str | None = None, path: str = "/", method: str = "POST",
-         signed_for: str | None = None, content_type: str = "application/x-amz-json-1.1") -> tuple[int, dict, bytes]:
-    lines = [f"{method} {path} HTTP/1.1", "Host: x", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+         signed_for: str | None = "sagemaker", content_type: str = "application/x-amz-json-1.1",
+         extra: dict | None = None) -> tuple[int, dict, bytes]:
+    """A request by hand, signed for `signed_for` with this user's credentials (None: unsigned)."""
+    headers = {"Host": "x", "Content-Type": content_type, "Content-Length": str(len(body)), **(extra or {})}
     if target is not None:
-        lines.append(f"X-Amz-Target: {target}")
+        headers["X-Amz-Target"] = target
     if signed_for:
-        lines.append("Authorization: " + SIGNED_FOR.format(signed_for))
+        headers = signed_headers(method, f"http://x{path}", body, headers, service=signed_for)
+    lines = [f"{method} {path} HTTP/1.1", *(f"{name}: {value}" for name, value in headers.items())]
     return exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode(), body)
+
+
+def signed_head(method: str, path: str, headers: dict) -> bytes:
+    """The head of a request whose body the signature leaves out (X-Amz-Content-Sha256: UNSIGNED-PAYLOAD)."""
+    headers = signed_headers(method, f"http://x{path}", b"", {"Host": "x", **headers,
+                             "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"}, service="sagemaker")
+    return "\r\n".join([f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]).encode() + b"\r\n\r\n"
 
 
 def aws_error(response) -> tuple[int, str, str]:
@@ -108,7 +118,10 @@ def test_targets_are_matched_exactly_or_unknown(labcloud_server, target):
     body = json.dumps({"ModelName": "shadow-model", "ExecutionRoleArn": ROLE}).encode()
     for signed in (None, "sagemaker", "logs"):
         status, code, message = aws_error(post(labcloud_server.port, body, target, signed_for=signed))
-        assert (status, code) == (400, "UnknownOperationException"), (target, signed, message)
+        # Unsigned, a target some service claims is refused for the signature first, as AWS's front door does.
+        allowed = {(400, "UnknownOperationException")} | (
+            {(403, "MissingAuthenticationTokenException")} if signed is None else set())
+        assert (status, code) in allowed, (target, signed, message)
 
 
 def test_a_wrong_case_target_never_reaches_moto_sagemaker(labcloud_server, sm):
@@ -126,12 +139,10 @@ def test_moto_targets_still_work(labcloud_server):
     assert logs.describe_log_groups(logGroupNamePrefix="/robustness/")["logGroups"]
 
 
-SIGNED = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
-
-
 @pytest.mark.parametrize("method, path, signed, status, code", [
     ("GET", "/endpoints/x/invocations", "sagemaker", 404, "UnknownOperationException"),
-    ("PUT", "/endpoints/x/invocations", None, 404, "UnknownOperationException"),
+    ("PUT", "/endpoints/x/invocations", None, 403, "MissingAuthenticationTokenException"),
+    ("PUT", "/endpoints/x/invocations", "sagemaker", 404, "UnknownOperationException"),
     ("DELETE", "/endpoints/x", "sagemaker", 404, "UnknownOperationException"),
     ("POST", "/endpoints/x/invocations/", "sagemaker", 404, "UnknownOperationException"),
     ("POST", "/endpoints/a%2Fb/invocations", "sagemaker", 400, "ValidationError"),
@@ -148,8 +159,8 @@ def test_odd_invocations_get_the_runtimes_own_errors(labcloud_server, method, pa
 
 def test_a_bad_runtime_header_is_a_validation_error(labcloud_server):
     with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=10) as sock:
-        sock.sendall(b"POST /endpoints/x/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-                     b"X-Amzn-SageMaker-Custom-Attributes: " + b"a" * 2000 + b"\r\n\r\n1")
+        sock.sendall(signed_head("POST", "/endpoints/x/invocations", {
+            "Content-Length": "1", "X-Amzn-SageMaker-Custom-Attributes": "a" * 2000}) + b"1")
         status, code, message = aws_error(read_http_response(sock.makefile("rb")))
     assert (status, code) == (400, "ValidationError") and "customAttributes" in message
 
@@ -202,7 +213,7 @@ def test_invoke_endpoint_bodies_past_6_mb_are_refused_before_reading(labcloud_se
 def test_a_chunked_body_past_the_bound_is_refused(labcloud_server):
     chunk = b"x" * (1 << 20)
     with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=20) as sock:
-        sock.sendall(b"POST /endpoints/x/invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(signed_head("POST", "/endpoints/x/invocations", {"Transfer-Encoding": "chunked"}))
         for _ in range(8):
             sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         sock.sendall(b"0\r\n\r\n")
@@ -285,9 +296,8 @@ def test_cbor_requests_get_the_same_checks(labcloud_server, params, code):
     from labcloud.protocols import cbor
 
     body = cbor.encode(params)
-    head = (f"POST {CBOR_PATH} HTTP/1.1\r\nHost: x\r\nsmithy-protocol: rpc-v2-cbor\r\nContent-Type: application/cbor\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
-    status, headers, answer = exchange(labcloud_server.port, head, body)
+    status, headers, answer = post(labcloud_server.port, body, path=CBOR_PATH, signed_for="servicecatalog",
+                                   content_type="application/cbor", extra={"smithy-protocol": "rpc-v2-cbor"})
     error = cbor.decode(answer)
     assert status == 400 and error["__type"].endswith(code) and headers.get("x-amzn-requestid"), error
 

@@ -20,12 +20,15 @@ from collections import Counter
 import botocore.parsers
 import botocore.session
 
+from tests.support.signing import signed_headers
+
 SEED = 15
 REQUESTS = 4000
 SECONDS = 20
 # (botocore service name, target prefix): labcloud's own JSON services
 SERVICES = [("sagemaker", "SageMaker"), ("codebuild", "CodeBuild_20161006"), ("codecommit", "CodeCommit_20150413"),
             ("codepipeline", "CodePipeline_20150709"), ("servicecatalog", "AWS242ServiceCatalogService")]
+_SIGNING = {prefix: name for name, prefix in SERVICES}  # what boto3 signs each service's requests for
 _STARTS_WORK = ("Create", "Start", "Put", "Import", "Retry", "Send", "Register", "Merge", "Post", "Provision",
                 "Execute", "Override", "Rollback")
 _RECORDS_ONLY = {("sagemaker", op) for op in ("CreateModel", "CreateEndpointConfig", "CreateModelPackageGroup",
@@ -166,11 +169,11 @@ def fuzz(port: int, count: int = REQUESTS, seed: int = SEED, seconds: float = SE
     for target, body in requests(count, seed):
         if time.monotonic() > deadline:
             break
+        headers = signed_headers("POST", f"http://127.0.0.1:{port}/", body, {
+            "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+            service=_SIGNING.get(target.split(".", 1)[0], "sagemaker"))
         try:
-            connection.request("POST", "/", body=body, headers={
-                "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1",
-                "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/x/aws4_request, "
-                                 "SignedHeaders=host, Signature=0"})
+            connection.request("POST", "/", body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as err:
@@ -212,7 +215,8 @@ _RUNTIME_HEADERS = ["X-Amzn-SageMaker-Target-Variant", "X-Amzn-SageMaker-Target-
 
 
 def odd_routes(count: int, seed: int = SEED):
-    """(method, path, headers, body): InvokeEndpoint's route and its neighbours, any method and signature."""
+    """(method, path, headers, body, scope): InvokeEndpoint's route and its neighbours, any method, signed for
+    any service (scope) or not at all (None)."""
     rng = random.Random(seed)
     names = ["x", "", "a%2Fb", "n" * 64, "..", "%00", "ok-name", "%C3%A9"]
     for _ in range(count):
@@ -223,23 +227,23 @@ def odd_routes(count: int, seed: int = SEED):
                            "/service/Other/operation/X", f"/v1/repos/{name}/info/refs"])
         headers = {}
         scope = rng.choice(_SCOPES)
-        if scope:
-            headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{scope}/aws4_request, "
-                                        "SignedHeaders=host, Signature=0")
         for header in rng.sample(_RUNTIME_HEADERS, rng.randint(0, 3)):
             headers[header] = rng.choice(["AllTraffic", "x" * 2000, "", "text/csv", "	", "a b"])
         if path.startswith("/service/") and rng.random() < 0.7:
             headers["smithy-protocol"] = "rpc-v2-cbor"
         body = rng.choice([b"", b"1,2", b"\xa0", b"\xff" * 10, b"{}", b"[" * 3000])
-        yield rng.choice(_METHODS), path, headers, body
+        yield rng.choice(_METHODS), path, headers, body, scope
 
 
 def fuzz_routes(port: int, count: int = 600, seed: int = SEED) -> dict:
     statuses, faults = Counter(), []
-    for method, path, headers, body in odd_routes(count, seed):
+    for method, path, headers, body, scope in odd_routes(count, seed):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        sent = body if method not in ("GET", "HEAD") else None
+        if scope:
+            headers = signed_headers(method, f"http://127.0.0.1:{port}{path}", sent or b"", headers, service=scope)
         try:
-            connection.request(method, path, body=body if method not in ("GET", "HEAD") else None, headers=headers)
+            connection.request(method, path, body=sent, headers=headers)
             response = connection.getresponse()
             data = response.read()
         finally:

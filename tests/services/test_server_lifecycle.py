@@ -98,7 +98,7 @@ def test_sigterm_stops_the_server_and_every_job_process(tmp_path, monkeypatch):
 def test_localstack_client_sessions_work_against_it(labcloud_server):
     localstack_session = pytest.importorskip("localstack_client.session")
     assert os.environ["AWS_ENDPOINT_URL"] == labcloud_server.url
-    session = localstack_session.Session()
+    session = localstack_session.Session(**labcloud.credentials())
     s3 = session.client("s3")
     s3.create_bucket(Bucket="localstack-client-bucket")
     assert "localstack-client-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]

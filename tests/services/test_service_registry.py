@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from labcloud.server import admin, context, gateway, lab_server, registry
 from labcloud.server.lab_server import LabServer
 from labcloud.services import SERVICES
+from tests.support.signing import bearer, signed_request
 
 EXTRA = "tests.support.codebuild_lite:SERVICE"
 # labcloud's own CodeBuild claims the same JSON target prefix; the sliver stands in for it here, so that
@@ -35,7 +36,7 @@ def server_with_extra(in_process):
 
 
 def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=bearer()), timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -54,8 +55,9 @@ def test_a_registered_service_is_reached_through_the_gateway_and_keeps_its_recor
         codebuild.start_build(projectName="build-me")
     assert err.value.response["Error"]["Code"] == "UnknownOperationException"
     body = json.dumps({"name": "x"}).encode()  # no source, artifacts, environment, serviceRole
-    request = urllib.request.Request(server.url, data=body, headers={
-        "X-Amz-Target": "CodeBuild_20161006.CreateProject", "Content-Type": "application/x-amz-json-1.1"})
+    request = signed_request(server.url + "/", body, headers={
+        "X-Amz-Target": "CodeBuild_20161006.CreateProject", "Content-Type": "application/x-amz-json-1.1"},
+        service="codebuild")
     with pytest.raises(urllib.error.HTTPError) as http_err:
         urllib.request.urlopen(request, timeout=10)
     answer = json.loads(http_err.value.read())

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from labcloud.protocols import cbor
 from labcloud.runtime.project_templates import MLOPS_BUILD_DEPLOY, template_url
 from labcloud.services.servicecatalog import SERVICE
+from tests.support.signing import bearer, signed_request
 
 REGION = "us-east-1"
 CBOR_PATH = "/service/AWS242ServiceCatalogService/operation/"
@@ -244,7 +245,7 @@ def test_writing_operations_say_the_catalog_is_read_only(sc):
 # --- the wire, byte by byte --------------------------------------------------------------------------
 
 def post(url: str, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    request = signed_request(url, body, headers=headers, service="servicecatalog")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
@@ -329,7 +330,8 @@ def test_routes_claim_only_service_catalog_operation_paths():
 def test_health_and_status_list_the_catalog(labcloud_server):
     with urllib.request.urlopen(labcloud_server.url + "/_localstack/health", timeout=10) as response:
         assert json.loads(response.read())["services"]["servicecatalog"] == "running"
-    with urllib.request.urlopen(labcloud_server.url + "/_labcloud/status", timeout=10) as response:
+    status = urllib.request.Request(labcloud_server.url + "/_labcloud/status", headers=bearer())
+    with urllib.request.urlopen(status, timeout=10) as response:
         assert json.loads(response.read())["servicecatalog_products"] == [MLOPS.product_id]
 
 

@@ -12,7 +12,10 @@ AUTHOR = ("-c", "user.name=t", "-c", "user.email=t@example.com")
 
 
 def git_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    """The environment's own git settings dropped, except the credentials labcloud gives git
+    (client_environment: GIT_CONFIG_COUNT and its pair), as a learner's git after labcloud.start() has them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k.startswith("GIT_CONFIG_KEY_")
+           or k.startswith("GIT_CONFIG_VALUE_") or k == "GIT_CONFIG_COUNT"}
     env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
                 "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
     return env

@@ -16,6 +16,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
 
 from tests.support.processes import alive as pid_alive, port_open  # noqa: F401  (re-exported for the hosting tests)
+from tests.support.signing import bearer
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -121,7 +122,8 @@ def csv_rows(X) -> str:
 
 
 def labcloud_status(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_labcloud/status", timeout=10) as response:
+    request = urllib.request.Request(f"{url}/_labcloud/status", headers=bearer())
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 

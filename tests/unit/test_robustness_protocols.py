@@ -15,6 +15,7 @@ from labcloud.platform.service import Routes, Service, ServiceDefinition
 from labcloud.protocols import cbor, json_codec
 from labcloud.protocols.errors import REQUEST_ID, any_protocol_error
 from labcloud.protocols.validation import validate_request
+from labcloud.server.authentication import Authenticator
 from labcloud.server.gateway import BodyTooLarge, CappedInput, Gateway
 from labcloud.server.registry import Registry
 from labcloud.services.moto.service import MotoService
@@ -193,7 +194,7 @@ def call(gateway, environ):
 
 def gateway():
     reg = registry()
-    return Gateway(types.SimpleNamespace(), reg), reg
+    return Gateway(types.SimpleNamespace(authenticator=Authenticator(None)), reg), reg  # (signatures: test_authentication)
 
 
 def test_a_fault_is_an_internal_failure_with_the_request_id_in_the_log(caplog):

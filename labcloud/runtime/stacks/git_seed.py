@@ -11,6 +11,8 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from labcloud.core.credentials import git_environment
+
 GIT_TIMEOUT_SECONDS = 120
 AUTHOR = ("AWS CloudFormation", "noreply@labcloud.invalid")
 
@@ -29,7 +31,7 @@ def push_zip(archive: bytes, url: str, branch: str = "main", message: str = "Ini
         _git(["init", "-q", "-b", branch], work, env)
         _git(["add", "-A"], work, env)
         _git(["commit", "-q", "--allow-empty", "--no-verify", "-m", message], work, env)
-        _git(["push", "-q", url, f"HEAD:refs/heads/{branch}"], work, env)
+        _git(["push", "-q", url, f"HEAD:refs/heads/{branch}"], work, {**env, **git_environment(url)})
         return _git(["rev-parse", "HEAD"], work, env).strip()
 
 

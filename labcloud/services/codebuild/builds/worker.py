@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from labcloud.core.clock import utc_now
+from labcloud.core.credentials import git_environment
 from labcloud.platform import processes
 from labcloud.platform.background import Worker
 from labcloud.runtime.shims import command_shims
@@ -301,6 +302,7 @@ class BuildWorker(Worker):
         # labcloud's endpoint never through a proxy.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LABCLOUD_", "GIT_"))}
         env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull})
+        env.update(git_environment(self.ctx.endpoint_url, self.ctx.credentials))  # labcloud's CodeCommit asks
         for name in ("NO_PROXY", "no_proxy"):
             env[name] = ",".join(filter(None, [env.get(name), "127.0.0.1", "localhost"]))
         process = subprocess.Popen(argv, cwd=self.folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

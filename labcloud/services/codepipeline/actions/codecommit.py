@@ -15,6 +15,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from labcloud.core.credentials import git_environment
 from labcloud.services.codepipeline.actions.base import (SUCCEEDED, ActionFailed, ActionJob, ActionProvider,
                                                          ActionResult)
 from labcloud.services.codepipeline.exceptions import InvalidActionDeclarationException
@@ -37,8 +38,8 @@ def _check(declaration: dict) -> None:
             f"{configuration['PollForSourceChanges']}.")
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+def _git(*args: str, cwd: Path | None = None, extra: dict | None = None) -> str:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", **(extra or {})}
     result = subprocess.run(["git", "-c", "credential.helper=", *args], cwd=cwd, env=env, capture_output=True,
                             text=True, timeout=GIT_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
@@ -82,7 +83,8 @@ def run(job: ActionJob) -> ActionResult:
         job.report(externalExecutionId=commit)
         with tempfile.TemporaryDirectory(prefix="codepipeline-source-") as tmp:
             clone = Path(tmp) / "repo.git"
-            _git("clone", "--bare", "--quiet", metadata["cloneUrlHttp"], str(clone))
+            _git("clone", "--bare", "--quiet", metadata["cloneUrlHttp"], str(clone),
+                 extra=git_environment(metadata["cloneUrlHttp"]))  # labcloud's CodeCommit asks who clones
             try:
                 _git("cat-file", "-e", f"{commit}^{{commit}}", cwd=clone)
             except ActionFailed:
