@@ -185,7 +185,7 @@ def test_restart_after_kill_9_loses_nothing_and_resumes_the_running_job(tmp_path
         path = "/opt/ml/checkpoints/step.json"
         step = json.load(open(path))["step"] if os.path.exists(path) else 0
         print("resuming at step", step, flush=True)
-        while step < 8:
+        while step < 20:
             step += 1
             json.dump({"step": step}, open(path, "w"))
             print("step", step, flush=True)
@@ -195,11 +195,13 @@ def test_restart_after_kill_9_loses_nothing_and_resumes_the_running_job(tmp_path
         sm.create_training_job(**script_job(s3, "survivor", code, CheckpointConfig={
             "S3Uri": f"s3://{BUCKET}/kept/checkpoints"}))
         wait_for(sm, "survivor", ("Training",))
+        training_since = time.monotonic()
         deadline = time.monotonic() + 20
-        while "step 3" not in log_text("survivor") and time.monotonic() < deadline:
+        while "step 10" not in log_text("survivor") and time.monotonic() < deadline:
             time.sleep(0.1)
         job_processes = descendants(server.process.pid)
         assert job_processes
+        first_attempt = time.monotonic() - training_since  # what the container had run, near enough
         server.stop(signal.SIGKILL)
         deadline = time.monotonic() + 10
         while any(alive(p) for p in job_processes) and time.monotonic() < deadline:
@@ -216,6 +218,11 @@ def test_restart_after_kill_9_loses_nothing_and_resumes_the_running_job(tmp_path
         assert "resuming at step 0" in logs and "step 3" in logs  # the first run's lines survived
         resumed = [int(line.split()[-1]) for line in logs.splitlines() if line.startswith("resuming at step")]
         assert len(resumed) == 2 and resumed[1] >= 2
+        # The attempt the kill ended is billed (as far as its last heartbeat, a second at most before the kill),
+        # and so is the second one, which ran at least its remaining steps.
+        second_attempt = (20 - resumed[1]) * 0.3
+        assert description["TrainingTimeInSeconds"] >= first_attempt - 1.0 + second_attempt, (
+            description["TrainingTimeInSeconds"], first_attempt, second_attempt)
     finally:
         children = descendants(server.process.pid)
         assert server.stop() == 0, server.log()

@@ -96,6 +96,8 @@ class TrainingJobs(JobFamily):
         threading.Thread(target=self._warm_up, name="training-warm-up", daemon=True).start()
         self.load()
         for name, job in self.jobs.items():
+            if job.status in ("Stopping", "InProgress"):
+                self._count_crashed_attempt(name)
             if job.status == "Stopping":
                 self.finish(name, job.run.stop_reason or "Stopped")
             elif job.status == "InProgress":
@@ -117,9 +119,22 @@ class TrainingJobs(JobFamily):
 
     # -- for the worker --------------------------------------------------------------------------------
     def add_container_seconds(self, name: str, seconds: float) -> None:
+        """An attempt ended after `seconds`: they count in TrainingTimeInSeconds, its heartbeat is done."""
         with self.lock:
-            self.jobs[name].run.container_seconds += seconds
+            run = self.jobs[name].run
+            run.container_seconds += seconds
+            run.attempt_seconds = 0.0
         self.save(name)
+
+    def _count_crashed_attempt(self, name: str) -> float:
+        """The attempt that ran when labcloud was killed counts as far as its last heartbeat."""
+        with self.lock:
+            run = self.jobs[name].run
+            seconds, run.attempt_seconds = run.attempt_seconds, 0.0
+            run.container_seconds += seconds
+        if seconds:
+            self.save(name)
+        return seconds
 
     def set_model_artifacts(self, name: str, uri: str) -> None:
         with self.lock:

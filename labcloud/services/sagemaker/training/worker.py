@@ -30,6 +30,7 @@ from labcloud.services.sagemaker.training.metrics import PUBLISH_EVERY, MetricSc
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 POLL_SECONDS = 0.05
+HEARTBEAT_SECONDS = 1.0  # how often a running attempt's seconds are saved (billing after a crash)
 _TAIL_LINES = 12
 
 
@@ -278,12 +279,16 @@ class TrainingWorker(Worker):
     def _supervise(self, started: float, ran_before: float) -> EndedBy:
         """Wait for the process to end, ending it first if asked to. Returns why it ended."""
         grace = self.ctx.settings.stop_grace_seconds
+        beat = started
         while True:
             try:
                 self.process.wait(timeout=POLL_SECONDS)
                 return EndedBy.EXITED
             except subprocess.TimeoutExpired:
                 pass
+            if time.monotonic() - beat >= HEARTBEAT_SECONDS:  # what a crash of labcloud would lose, at most
+                beat = time.monotonic()
+                self.family.update_run(self.name, attempt_seconds=beat - started)
             if self.ctx.shutting_down.is_set():
                 processes.terminate_group(self.process, min(grace, SHUTDOWN_GRACE_SECONDS))
                 return EndedBy.SHUTDOWN
