@@ -286,3 +286,32 @@ def test_a_long_poll_waits_without_holding_other_requests_back_and_its_receipt_s
     bodies = [m["Body"] for m in boto3.client("sqs").receive_message(
         QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
     assert bodies == ["kept"]  # the receipt the client deleted with was the replayed receive's too
+
+
+def test_snapshots_taken_while_serving_bound_what_a_crash_replays(in_process, tmp_path, monkeypatch, caplog):
+    import logging
+    import shutil
+
+    from labcloud.services.moto import service as moto_service, snapshot
+
+    monkeypatch.setattr(moto_service, "SNAPSHOT_EVERY", 5)
+    server = in_process()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="crash-bucket")
+    for n in range(12):
+        s3.put_object(Bucket="crash-bucket", Key=f"k{n:02}", Body=f"v{n}".encode())
+    moto = server.registry.service("moto")
+    while moto._snapshotting.is_set():
+        time.sleep(0.05)
+    state, crashed = tmp_path / "state", tmp_path / "crashed"
+    assert (state / snapshot.FILE).exists(), "no snapshot was taken while serving"
+    shutil.copytree(state, crashed)  # what a kill -9 at this moment would leave: no snapshot at close
+    server.stop()
+
+    caplog.set_level(logging.INFO, logger="labcloud")
+    in_process(state_dir=crashed)
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="crash-bucket")["Contents"]]
+    assert keys == [f"k{n:02}" for n in range(12)]
+    assert boto3.client("s3").get_object(Bucket="crash-bucket", Key="k11")["Body"].read() == b"v11"
+    replayed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("replayed ")]
+    assert not replayed or (int(replayed[0].split()[1]) < 5 and "after its snapshot" in replayed[0]), replayed

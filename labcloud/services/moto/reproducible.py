@@ -53,6 +53,10 @@ class Reproducible:
         if not isinstance(moto_s3_models.os, _SeededOs):
             moto_s3_models.os = _SeededOs("os")
 
+    def held(self):
+        """The lock alone: no mutation runs while it is held (a snapshot is taken under it)."""
+        return self._lock
+
     @contextmanager
     def run(self, seed: int, at: dt.datetime):
         """Run the block as moto would at `at` with its generator seeded by `seed`, one block at a time."""

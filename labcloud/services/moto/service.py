@@ -19,6 +19,7 @@ import functools
 import io
 import logging
 import re
+import threading
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
@@ -42,6 +43,7 @@ from labcloud.services.moto.reproducible import Reproducible
 
 log = logging.getLogger("labcloud")
 JOURNAL_FILE = "moto-journal.bin"
+SNAPSHOT_EVERY = 1000  # journaled records between snapshots while serving: what a crash makes a start replay
 _SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # Signing names of JSON services that are not (only) the botocore service's name, as botocore 1.44's models
 # give them (metadata.signingName): a request signed for the key may be for any of the values.
@@ -66,6 +68,8 @@ class MotoService(Service):
         self.journal: Journal | None = None
         self._scopes: dict[str, bool] = {}  # signing name -> whether a moto backend serves it
         self._reproducible = Reproducible()
+        self._since_snapshot = 0  # records journaled since the last snapshot
+        self._snapshotting = threading.Event()
 
     def prepare(self) -> None:
         if self.ctx.state_dir:
@@ -85,8 +89,9 @@ class MotoService(Service):
 
     def close(self) -> None:
         if self.journal:  # nothing is served any more: the state is the journal's, to its last record
-            snapshot.save(self.ctx.state_dir, self.journal.size())
-            self.journal.close()
+            with self._reproducible.held():  # (after a snapshot being taken while serving, never beside it)
+                snapshot.save(self.ctx.state_dir, self.journal.size())
+                self.journal.close()
 
     def _refusal(self, environ, target: str | None) -> AWSError | None:
         """AWS's error for the requests moto fails on with a 500: signed for a service no moto backend serves,
@@ -174,12 +179,29 @@ class MotoService(Service):
         seed, at = reproducible.new_seed(), reproducible.now()
         with self._reproducible.run(seed, at):  # so that the replay makes the same ids and times
             answered = list(_aws_shaped(self.app, environ, capture))
-        chunks = captured.pop("written", []) + answered  # what moto wrote through write() comes first
-        code = int(captured.get("status", "500").split()[0])
-        response = b"".join(chunks)
-        if code < 300 and (always or long_poll.received_something(response)):
-            self.journal.record(environ, body, response, reproducible.header_fields(seed, at))
+            chunks = captured.pop("written", []) + answered  # what moto wrote through write() comes first
+            code = int(captured.get("status", "500").split()[0])
+            response = b"".join(chunks)
+            # Journaled inside the lock: a snapshot (taken under it) never holds a change its offset leaves out.
+            if code < 300 and (always or long_poll.received_something(response)):
+                self.journal.record(environ, body, response, reproducible.header_fields(seed, at))
+                self._since_snapshot += 1
+        if self._since_snapshot >= SNAPSHOT_EVERY and not self._snapshotting.is_set():
+            self._snapshotting.set()
+            threading.Thread(target=self._snapshot_while_serving, name="moto-snapshot", daemon=True).start()
         return captured.get("status", "500 Internal Server Error"), captured.get("headers", []), chunks
+
+    def _snapshot_while_serving(self) -> None:
+        """A snapshot of the state as it is, so that a start-up after a crash replays at most SNAPSHOT_EVERY
+        records; mutations wait meanwhile (reads go on)."""
+        try:
+            with self._reproducible.held():
+                self._since_snapshot = 0
+                snapshot.save(self.ctx.state_dir, self.journal.size())
+        except Exception:  # noqa: BLE001 - the journal still holds everything; the next start replays more
+            log.exception("could not write a snapshot of moto's state")
+        finally:
+            self._snapshotting.clear()
 
     def _as_recorded(self, header: dict):
         recorded = reproducible.from_header(header)
