@@ -1,9 +1,10 @@
-"""After `labcloud.start()`, every SageMaker SDK v2 session bound to labcloud waits promptly.
+"""After `labcloud.start()`, every SageMaker SDK v2 session bound to labcloud waits promptly, and a
+failing notebook cell still shows its exception (tracebacks.py).
 
 The patching itself is labcloud.client.sdk.install(). The SDK takes seconds to import and
 `labcloud.start()` must not, so this module arms it: at once when the SDK is already imported, else
 when the `sagemaker` package finishes importing (a finder on sys.meta_path wraps that one import and
-steps aside). LABCLOUD_PROMPT_WAITERS=0 disarms it.
+steps aside). LABCLOUD_PROMPT_WAITERS=0 disarms the waiters (not the tracebacks).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 
+from labcloud.client import tracebacks
 from labcloud.core import settings
 
 
@@ -20,6 +22,12 @@ _armed = False
 
 def armed() -> bool:
     return _armed
+
+
+def _after_sdk_import() -> None:
+    tracebacks.keep_plain()
+    if _armed:
+        _install()
 
 
 def _install() -> None:
@@ -44,7 +52,7 @@ class _AfterSageMakerImport(importlib.abc.MetaPathFinder):
 
         def exec_then_install(module):
             exec_module(module)
-            _install()
+            _after_sdk_import()
 
         loader.exec_module = exec_then_install
         return spec
@@ -52,10 +60,8 @@ class _AfterSageMakerImport(importlib.abc.MetaPathFinder):
 
 def arm() -> None:
     global _armed
-    if not settings.read("LABCLOUD_PROMPT_WAITERS"):
-        return
-    _armed = True
+    _armed = bool(settings.read("LABCLOUD_PROMPT_WAITERS"))
     if "sagemaker" in sys.modules:
-        _install()
+        _after_sdk_import()
     elif not any(isinstance(f, _AfterSageMakerImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterSageMakerImport())

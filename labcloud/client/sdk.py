@@ -34,7 +34,7 @@ import sagemaker.utils
 from sagemaker import session as sm_session
 from sagemaker.utils import secondary_training_status_changed, secondary_training_status_message
 
-from labcloud.client import prompt_waiters
+from labcloud.client import prompt_waiters, tracebacks
 from labcloud.client.embedded import start
 from labcloud.client.environment import labcloud_urls
 from labcloud.core.constants import DEFAULT_BUCKET, REGION
@@ -242,5 +242,6 @@ def session(**kwargs) -> LabSession:
     return lab_session
 
 
+tracebacks.keep_plain()  # the SDK's import installed rich's traceback hook: errors must show in notebooks
 if prompt_waiters.armed():  # labcloud.start() ran before this module imported the SDK
     install()
