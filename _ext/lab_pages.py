@@ -8,7 +8,8 @@ hidden tests) this writes `book/labs/<lab>.ipynb` before Sphinx looks for its so
 2. nbgrader's own preprocessors then turn it into the student view: solution regions become the
    release stub, hidden-test regions go, written answers show the release text; answer and test
    cells (and any cell they changed) lose their outputs, so neither solution code, nor its results,
-   nor hidden tests reach the site.
+   nor hidden tests reach the site. The cells keep the release's nbgrader metadata (grade ids, points,
+   locks, checksums), so the notebook a learner downloads from the page is one the autograder grades.
 
 A page is regenerated only when its lab folder, the course's nbgrader configuration or this file
 changed (a fingerprint is stored beside it); delete `book/` to force a fresh run. The generated
@@ -40,8 +41,10 @@ STUDENT_VIEW_NOTE = (
     "```{note}\n"
     "This page is the lab as learners receive it, run against labcloud: guided cells show their "
     "output; each answer cell shows the stub you replace with your own code, and the tests you can "
-    "see are the ones you can run yourself. Get the notebook and its files with "
-    "`python -m autograder release <lab>` (or from your instructor).\n"
+    "see are the ones you can run yourself. To do the lab, download this notebook (the download "
+    "button at the top of the page, `.ipynb`) into the lab's folder, `labs/<lab>/` of the course's "
+    "files, and open it with `jupyter lab`. It is the notebook you hand in: submit it the way your "
+    "instructor says (nbgrader's Assignments tab, or Gradescope); the autograder grades it as it is.\n"
     "```"
 )
 
@@ -104,12 +107,15 @@ def execute_lab(source: Path, timeout: int | None) -> nbformat.NotebookNode:
 
 def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.NotebookNode:
     """The notebook as nbgrader's release would give it, keeping outputs only where nothing changed."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+    from nbgrader.preprocessors import (ClearHiddenTests, ClearMarkScheme, ClearSolutions, ComputeChecksums,
+                                        LockCells)
 
     view = copy.deepcopy(nb)
     before = [cell.source for cell in view.cells]
     resources: dict = {}
-    for preprocessor in (ClearSolutions, ClearHiddenTests, ClearMarkScheme):
+    # As nbgrader's release runs them (less the outputs, which guided cells keep): locks, stubs, no hidden
+    # tests or mark schemes, then the checksums of what the learner receives.
+    for preprocessor in (LockCells, ClearSolutions, ClearHiddenTests, ClearMarkScheme, ComputeChecksums):
         view, resources = preprocessor(config=config).preprocess(view, resources)
     if len(view.cells) != len(before):
         raise ExtensionError(f"lab {lab}: nbgrader changed the number of cells; cannot map outputs")
@@ -122,14 +128,12 @@ def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.Notebo
         if cell.cell_type == "code" and (graded.get("solution") or graded.get("grade") or changed):
             cell.outputs = []
             cell.execution_count = None
-        cell.metadata.pop("nbgrader", None)
 
     # The note goes under the page title (the first cell, when it is a "# " heading).
     first = view.cells[0] if view.cells else None
     titled = first is not None and first.cell_type == "markdown" and first.source.startswith("# ")
     position = 1 if titled else 0
     view.cells.insert(position, nbformat.v4.new_markdown_cell(STUDENT_VIEW_NOTE.replace("<lab>", lab)))
-    view.metadata.pop("nbgrader", None)
     view.metadata.pop("celltoolbar", None)
     # Outputs are final: myst-nb must render them, not run the stubs.
     view.metadata["mystnb"] = {"execution_mode": "off"}

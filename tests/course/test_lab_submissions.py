@@ -44,3 +44,39 @@ def test_a_kept_submission_gets_its_score(api, lab, submission):
     report = course.autograde(api, lab, submission.name)
     assert report.unexpected_errors == [], str(report)
     assert report.autograded_score == submission.score, f"{submission.why}\n{report}"
+
+
+def _solution(instructor_source: str) -> str:
+    """An answer cell's solution as a learner would type it: the code between nbgrader's markers."""
+    lines = instructor_source.splitlines()
+    if "### BEGIN SOLUTION" not in instructor_source:
+        return instructor_source
+    kept, inside = [], False
+    for line in lines:
+        if line.strip() == "### BEGIN SOLUTION":
+            inside = True
+        elif line.strip() == "### END SOLUTION":
+            inside = False
+        elif inside or not line.strip().startswith("raise NotImplementedError"):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+@pytest.mark.parametrize("lab", list(SUBMISSIONS))
+def test_the_notebook_a_lab_page_offers_scores_full_marks_once_completed(site, api, lab):
+    """A learner who downloads the notebook from the book, answers every cell right and hands it in gets
+    every autograded point: the page's notebook carries the release's nbgrader metadata."""
+    instructor = nbformat.read(REPO / "labs" / lab / f"{lab}.ipynb", as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: _solution(c.source) for c in instructor.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    downloaded = nbformat.read(site / "_sources" / "book" / "labs" / f"{lab}.ipynb", as_version=4)
+    filled = 0
+    for cell in downloaded.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source, filled = answers[grade_id], filled + 1
+    assert filled == len(answers), "the page's notebook lost the grade ids of its answer cells"
+    submit(api, lab, "from-the-book", downloaded)
+    report = course.autograde(api, lab, "from-the-book")
+    assert report.unexpected_errors == [], str(report)
+    assert report.autograded_max > 0 and report.autograded_score == report.autograded_max, str(report)
