@@ -1,5 +1,5 @@
 """A batch transform job end to end through labcloud: a single-record job completes with one prediction per
-line, and a model that cannot start fails its job."""
+line, a model that cannot start fails its job, and DataProcessing keeps an id beside each prediction."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from tests.support.hosting import BROKEN_SCRIPT, REGRESSOR_SCRIPT, ROLE, contain
     upload
 
 
-def run_job(sm, name, model, split="Line", strategy="SingleRecord"):
+def run_job(sm, name, model, split="Line", strategy="SingleRecord", source="s3://transform/in/", **more):
     sm.create_transform_job(
-        TransformJobName=name, ModelName=model, BatchStrategy=strategy,
-        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://transform/in/"}},
+        TransformJobName=name, ModelName=model, BatchStrategy=strategy, **more,
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
                         "ContentType": "text/csv", "SplitType": split},
         TransformOutput={"S3OutputPath": f"s3://transform/out/{name}", "Accept": "text/csv",
                          "AssembleWith": "Line"},
@@ -51,3 +51,34 @@ def test_single_record_job_completes_and_a_broken_model_fails(labcloud_server):
 
     with pytest.raises(sm.exceptions.ClientError, match="Could not find requested job"):
         sm.describe_transform_job(TransformJobName="nope")
+
+
+def test_data_processing_keeps_an_id_beside_each_prediction_through_the_sdk(labcloud_server, sagemaker_session):
+    from sagemaker.transformer import Transformer
+
+    s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+    if "transform" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket="transform")
+    _, regressor = fitted_models()
+    good = upload(s3, "transform", "models/ids.tar.gz", model_tarball(regressor, REGRESSOR_SCRIPT))
+    sm.create_model(ModelName="transform-ids", ExecutionRoleArn=ROLE, PrimaryContainer=container(good))
+    upload(s3, "transform", "with-ids/rows.csv", b"c-17,1,2,3\nc-42,4,5,6\nc-99,7,8,9\n")
+
+    transformer = Transformer(model_name="transform-ids", instance_count=1, instance_type="ml.m5.large",
+                              output_path="s3://transform/out/ids", accept="text/csv", assemble_with="Line",
+                              strategy="MultiRecord", sagemaker_session=sagemaker_session)
+    transformer.transform("s3://transform/with-ids/", content_type="text/csv", split_type="Line",
+                          input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]", wait=True, logs=False)
+    lines = s3.get_object(Bucket="transform", Key="out/ids/rows.csv.out")["Body"].read().decode().splitlines()
+    expected = regressor.predict([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    assert [line.split(",")[0] for line in lines] == ["c-17", "c-42", "c-99"]
+    assert [float(line.split(",")[1]) for line in lines] == pytest.approx(list(expected))
+
+    # A filter past the record's values fails the job saying so; one labcloud cannot read is refused at once.
+    described = run_job(sm, "ids-past-the-end", "transform-ids", source="s3://transform/with-ids/", DataProcessing={
+        "InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[9]"})
+    assert described["TransformJobStatus"] == "Failed" and "past the record" in described["FailureReason"]
+    with pytest.raises(sm.exceptions.ClientError, match=r"OutputFilter '\$\.\.deep'"):
+        run_job(sm, "ids-unreadable", "transform-ids", source="s3://transform/with-ids/",
+                DataProcessing={"OutputFilter": "$..deep"})
+

@@ -23,6 +23,7 @@ from labcloud.runtime.serving.containers import (ContainerError, ContainerUnavai
 from labcloud.services.sagemaker.exceptions import ResourceInUse
 from labcloud.services.sagemaker.family import ResourceFamily
 from labcloud.services.sagemaker.transform.batching import JobFailed, assemble, batches, output_key, split_records
+from labcloud.services.sagemaker.transform.data_processing import DataProcessing, RecordError
 from labcloud.services.sagemaker.transform.lifecycle import ACTIVE, TRANSFORM_JOB
 from labcloud.services.sagemaker.transform.records import TransformJob
 
@@ -161,6 +162,7 @@ def _check_request(params: dict) -> None:
     split = params["TransformInput"].get("SplitType", "None")
     require(not (params.get("BatchStrategy") == "MultiRecord" and split == "None"),
             "BatchStrategy MultiRecord needs a SplitType (Line) to cut the input into records.")
+    DataProcessing.of(params)  # a filter labcloud cannot read is refused now, naming it
 
 
 class TransformWorker(Worker):
@@ -232,8 +234,14 @@ class TransformWorker(Worker):
         max_bytes = int(job.get("MaxPayloadInMB") or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024 or 100 * 1024 * 1024
         content_type = job["TransformInput"].get("ContentType")
         accept = job["TransformOutput"].get("Accept")
+        records = split_records(data, split)
+        processing = DataProcessing.of(job)
+        try:
+            sent = [processing.model_input(r) for r in records] if processing else records
+        except RecordError as err:
+            raise JobFailed(f"ClientError: DataProcessing.InputFilter on {uri}: {err}") from None
         outputs = []
-        for payload in batches(split_records(data, split), strategy, max_bytes, split):
+        for payload in batches(sent, strategy, max_bytes, split):
             if self.stop_requested.is_set():
                 raise JobStopped()
             try:
@@ -242,7 +250,25 @@ class TransformWorker(Worker):
                 raise JobFailed(f"ClientError: See job logs for more information. The container "
                                 f"{err.container.hostname} answered {err.status} for {uri}: {err.message}") from None
             outputs.append(out)
-        return outputs
+        if processing is None or not processing.per_record:
+            return outputs
+        return _joined_and_filtered(processing, records, outputs, split, uri)
+
+
+def _joined_and_filtered(processing: DataProcessing, records: list[bytes], outputs: list[bytes], split: str,
+                         uri: str) -> list[bytes]:
+    """Each input record's written line: its output, joined to the record and filtered (DataProcessing)."""
+    if split in (None, "None"):
+        answers = [b"".join(outputs)]
+    else:
+        answers = [line for out in outputs for line in out.splitlines() if line.strip()]
+    if len(answers) != len(records):
+        raise JobFailed(f"ClientError: DataProcessing needs one output record per input record, but the model "
+                        f"answered {len(answers)} for the {len(records)} records of {uri}.")
+    try:
+        return [processing.written(record, answer) for record, answer in zip(records, answers)]
+    except RecordError as err:
+        raise JobFailed(f"ClientError: DataProcessing on {uri}: {err}") from None
 
 
 def _reason(err: Exception) -> str:
