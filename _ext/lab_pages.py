@@ -129,6 +129,8 @@ def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.Notebo
             cell.outputs = []
             cell.execution_count = None
 
+    view.cells = _with_check_labels(view.cells)
+
     # The note goes under the page title (the first cell, when it is a "# " heading).
     first = view.cells[0] if view.cells else None
     titled = first is not None and first.cell_type == "markdown" and first.source.startswith("# ")
@@ -138,6 +140,24 @@ def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.Notebo
     # Outputs are final: myst-nb must render them, not run the stubs.
     view.metadata["mystnb"] = {"execution_mode": "off"}
     return view
+
+
+def check_label(cell) -> str:
+    """The line above a test cell that says what it is: a check, and what it is worth."""
+    points = float(cell.metadata["nbgrader"].get("points") or 0)
+    return (f"**Check ({points:g} point{'' if points == 1 else 's'})**: run the cell below; it passes "
+            f"silently when your answer is right. The autograder runs it again, with checks of its own.")
+
+
+def _with_check_labels(cells: list) -> list:
+    """The cells with a label before each test cell (a markdown cell nbgrader grades as nothing)."""
+    labelled = []
+    for cell in cells:
+        graded = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and graded.get("grade") and not graded.get("solution"):
+            labelled.append(nbformat.v4.new_markdown_cell(check_label(cell)))
+        labelled.append(cell)
+    return labelled
 
 
 def build_lab_page(source: Path, output: Path, config, timeout: int | None) -> None:
