@@ -232,17 +232,20 @@ class ServingInstance:
         return [c.port for c in self.containers]
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None,
-               target_hostname: str | None = None) -> tuple[bytes, str]:
+               target_hostname: str | None = None, timings: list | None = None) -> tuple[bytes, str]:
         """Serial: each container's response is the next one's request; Accept goes to the last container
-        (the others answer in their SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT). Direct: only the target runs."""
+        (the others answer in their SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT). Direct: only the target runs.
+        `timings` gets (hostname, seconds) for each container that answered (the endpoint's metrics)."""
         with self._idle_changed:
             self._in_flight += 1
         try:
-            if target_hostname is not None:
-                return self.by_hostname[target_hostname].post(body, content_type, accept)
-            last = len(self.containers) - 1
-            for i, container in enumerate(self.containers):
+            chain = [self.by_hostname[target_hostname]] if target_hostname is not None else self.containers
+            last = len(chain) - 1
+            for i, container in enumerate(chain):
+                started = time.monotonic()
                 body, content_type = container.post(body, content_type, accept if i == last else None)
+                if timings is not None:
+                    timings.append((container.hostname, time.monotonic() - started))
             return body, content_type
         finally:
             with self._idle_changed:

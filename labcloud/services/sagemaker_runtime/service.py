@@ -8,11 +8,14 @@ served, ModelError (424) when a container answers with an error or does not answ
 
 from __future__ import annotations
 
+import time
+
 from labcloud.core.errors import AWSError
 from labcloud.platform.service import Routes, ServiceDefinition
 from labcloud.protocols.rest_json import RestJsonService
 from labcloud.runtime.serving.containers import ContainerError, ContainerUnavailable
 from labcloud.services.sagemaker_runtime.exceptions import ModelError, ValidationError
+from labcloud.services.sagemaker_runtime.metrics import InvocationMetrics
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
 INVOCATIONS = r"^/endpoints/(?P<name>.*)/invocations$"  # any name: a bad one is a ValidationError, as AWS's
@@ -31,9 +34,14 @@ class RuntimeService(RestJsonService):
         super().__init__(ctx, definition)
         self.routes = {INVOCATIONS: self.invoke_endpoint}
         self.endpoints = None  # SageMaker's Endpoints family, found when the server starts
+        self.metrics = InvocationMetrics(ctx)
 
     def start(self) -> None:
         self.endpoints = self.ctx.services.service("sagemaker").endpoints
+        self.metrics.start()
+
+    def shutdown(self) -> None:
+        self.metrics.flush()  # while the endpoint still answers: the last invocations' metrics are kept
 
     def max_request_bytes(self, environ) -> int | None:
         return MAX_PAYLOAD_BYTES  # refused before it is read
@@ -66,25 +74,31 @@ class RuntimeService(RestJsonService):
                                   f"{', '.join(v.name for v in deployment.variants)}.")
         target = request.headers.get("X-Amzn-SageMaker-Target-Container-Hostname")
         _check_target(name, variant, target)
+        started, timings, failed = time.monotonic(), [], None
         try:
-            out, content_type = self._call(name, deployment, variant, body, request.headers, target)
+            out, content_type = self._call(name, deployment, variant, body, request.headers, target, timings)
         except ContainerError as err:
+            failed = err.status if 400 <= err.status < 600 else 500
             kind = "client" if 400 <= err.status < 500 else "server"
             raise ModelError(
                 f'Received {kind} error ({err.status}) from {err.container.hostname} with message '
                 f'"{err.message}". {self._console_hint(name)}', err.status, err.message,
                 self._log_arn(name)) from None
         except ContainerUnavailable as err:
+            failed = 500
             message = (f"Your invocation could not be served by container {err.container.hostname}: {err.reason}. "
                        "Check its logs in CloudWatch, fix the model and update or re-create the endpoint.")
             raise ModelError(f'Received server error (0) from {err.container.hostname} with message "{message}". '
                              f"{self._console_hint(name)}", 0, message, self._log_arn(name)) from None
+        finally:
+            self.metrics.record(name, variant.name, time.monotonic() - started, timings, failed,
+                                len(variant.hostnames) > 1)
         return out, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant.name}
 
-    def _call(self, name, deployment, variant, body, headers, target) -> tuple[bytes, str]:
+    def _call(self, name, deployment, variant, body, headers, target, timings: list) -> tuple[bytes, str]:
         content_type, accept = headers.get("Content-Type"), headers.get("Accept")
         try:
-            return variant.next_instance().invoke(body, content_type, accept, target)
+            return variant.next_instance().invoke(body, content_type, accept, target, timings)
         except ContainerUnavailable:
             # An UpdateEndpoint may have swapped the deployment between the look-up and the call: the
             # request then goes to what serves the endpoint now, once.
@@ -92,7 +106,8 @@ class RuntimeService(RestJsonService):
             if current is None or current is deployment:
                 raise
             instance = (current.variant(variant.name) or current.variant(None)).next_instance()
-            return instance.invoke(body, content_type, accept, target)
+            timings.clear()
+            return instance.invoke(body, content_type, accept, target, timings)
 
     def _console_hint(self, endpoint: str) -> str:
         region = self.ctx.region
