@@ -50,10 +50,12 @@ def client_environment(url: str) -> dict[str, str]:
     }
 
 
-# Loggers whose INFO lines only echo labcloud's own set-up: botocore announcing the endpoint URL from the
-# environment, the SDK announcing the telemetry opt-out file (and, before it reads that file, that it
-# will collect telemetry). Warnings and errors still show.
-_SETUP_ECHO_LOGGERS = ("botocore.configprovider", "sagemaker.config", "sagemaker.telemetry.telemetry_logging")
+# Loggers whose INFO lines only echo labcloud's own set-up or the cell's own code: botocore announcing the
+# endpoint URL and the credentials it found in the environment, the SDK announcing the telemetry opt-out
+# file, and the SDK's notes of what it creates and deletes (a box of INFO lines under every cell of a lab
+# page). Warnings and errors still show.
+_SETUP_ECHO_LOGGERS = ("botocore.configprovider", "botocore.credentials", "sagemaker", "sagemaker.config",
+                       "sagemaker.telemetry.telemetry_logging")
 
 
 _CONFIGURED: set[str] = set()  # every labcloud URL this process was pointed at

@@ -7,7 +7,9 @@ holds the bus, the rules, the SQS queues and the log groups). Services of labclo
 process too (a project's deployment starts on an approval): they receive the event as EventBridge delivers
 it, with version, id, time, account and region.
 
-Publishing never raises into the work that emitted the event: a failed delivery is logged.
+Publishing never raises into the work that emitted the event: a failed delivery is logged. A service
+that changes state under its own lock hands the event to publish_later(), which delivers events one at a
+time, in the order they were handed over, from a thread of its own (never under the caller's lock).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import queue
 import threading
+import time
 import uuid
 from typing import Callable
 
@@ -30,6 +34,8 @@ class EventPublisher:
         self.region, self.account_id = region, account_id
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
+        self._later: queue.Queue = queue.Queue()
+        self._sender: threading.Thread | None = None
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber(event)` for every event published from now on; returns the unsubscribe call."""
@@ -42,6 +48,28 @@ class EventPublisher:
                     self._subscribers.remove(subscriber)
 
         return unsubscribe
+
+    def publish_later(self, source: str, detail_type: str, detail: dict, resources: list[str]) -> None:
+        """publish() from the publisher's own thread, in order: for callers that hold a lock."""
+        self._later.put((source, detail_type, _copy(detail), list(resources)))
+        with self._lock:
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_later, name="event-publisher", daemon=True)
+                self._sender.start()
+
+    def _send_later(self) -> None:
+        while True:
+            event = self._later.get()
+            if event is None:
+                return
+            self.publish(*event)
+            self._later.task_done()
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every event handed to publish_later() went out (a server stopping calls it)."""
+        deadline = time.monotonic() + timeout
+        while self._later.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def publish(self, source: str, detail_type: str, detail: dict, resources: list[str]) -> dict:
         """Put the event on the default bus and hand it to the subscribers; returns it as delivered."""
@@ -64,6 +92,11 @@ class EventPublisher:
             except Exception:  # noqa: BLE001 - one subscriber's fault is its own
                 log.exception("an event subscriber failed on %s", detail_type)
         return event
+
+
+def _copy(value):
+    """A copy of the detail as it is now, so that later changes to the record do not reach the event."""
+    return json.loads(json.dumps(value, default=_json_default))
 
 
 def _json_default(value):

@@ -60,6 +60,8 @@ class LabContext:
 
     def close(self) -> None:
         """Send the last log lines; called once every service has stopped."""
+        if self._events is not None:
+            self._events.drain()  # the state-change events still queued reach the bus while it answers
         if self._log_shipper is not None:
             self._log_shipper.close()
 

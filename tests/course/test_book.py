@@ -72,3 +72,12 @@ def test_leak_scanner_sees_through_html_rendering(tmp_path):
         secrets = leaks.secret_lines(notebook)
         found = leaks.scan(tmp_path, secrets)
         assert len([p for p in found if "line" in p]) == len(secrets)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_lab_pages_show_no_boxes_of_log_lines(site, lab):
+    """Outputs are the cells' own: no INFO lines from botocore or the SDK repeating what the code just did."""
+    shown = nbformat.read(site / "_sources" / "book" / "labs" / f"{lab}.ipynb", as_version=4)
+    logged = [line for cell in shown.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+              for line in str(out.get("text", "")).splitlines() if line.startswith("INFO:")]
+    assert logged == [], f"{lab}: log lines on the page: {logged[:5]}"

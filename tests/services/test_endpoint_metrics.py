@@ -1,6 +1,6 @@
 """An endpoint's invocation metrics reach CloudWatch as SageMaker publishes them (AWS/SageMaker): counts,
 ModelLatency, OverheadLatency, and ContainerLatency per container of a pipeline, read back with the API a
-learner would use."""
+learner would use; its state changes reach an EventBridge rule."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.events import received, rule_queue
 from tests.support.hosting import (REGRESSOR_SCRIPT, ROLE, SCALER_SCRIPT, container, fitted_models, model_tarball,
                                    upload)
 from tests.support.waiting import wait_until
@@ -34,6 +35,9 @@ def test_a_pipeline_endpoints_invocations_and_latencies_reach_cloudwatch(labclou
         container(scale, hostname="scaler"), container(predict, hostname="regressor")])
     sm.create_endpoint_config(EndpointConfigName="metered", ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": "metered", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    changes = rule_queue("endpoint-changes", "endpoint-changes", {
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointName": ["metered"]}})
     sm.create_endpoint(EndpointName="metered", EndpointConfigName="metered")
     sm.get_waiter("endpoint_in_service").wait(EndpointName="metered", WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
 
@@ -53,3 +57,5 @@ def test_a_pipeline_endpoints_invocations_and_latencies_reach_cloudwatch(labclou
     assert all(value and value > 0 for value in per_container.values()), per_container
     assert sum(per_container.values()) <= model * 1.5  # the parts of ModelLatency, near enough on average
     sm.delete_endpoint(EndpointName="metered")
+    statuses = [e["detail"]["EndpointStatus"] for e in received(changes, 2.0)]
+    assert statuses == ["Creating", "InService", "Deleting"], statuses

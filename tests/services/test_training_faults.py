@@ -279,3 +279,26 @@ def test_a_graceful_stop_keeps_the_checkpoint_written_on_sigterm(tmp_path, monke
         assert "resumed from sigterm-handler" in log_text("graceful")
     finally:
         assert server.stop() == 0, server.log()
+
+
+def test_state_changes_of_jobs_and_endpoints_reach_an_eventbridge_rule(sm, s3, labcloud_server):
+    from tests.support.events import received, rule_queue
+
+    if BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=BUCKET)
+    queue = rule_queue("job-state-changes", "job-state-changes", {
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"],
+        "detail": {"TrainingJobName": ["evented", "evented-failure"]}})
+    sm.create_training_job(**script_job(s3, "evented", "open('/opt/ml/model/m.txt', 'w').write('ok')"))
+    sm.create_training_job(**script_job(s3, "evented-failure", "raise SystemExit('no data')"))
+    for name in ("evented", "evented-failure"):
+        wait_for(sm, name, ("Completed", "Failed", "Stopped"))
+    events = received(queue, 3.0)
+    seen = {(e["detail"]["TrainingJobName"], e["detail"]["TrainingJobStatus"]) for e in events}
+    assert seen == {("evented", "InProgress"), ("evented", "Completed"),
+                    ("evented-failure", "InProgress"), ("evented-failure", "Failed")}, seen
+    failed = next(e for e in events if e["detail"]["TrainingJobStatus"] == "Failed")
+    assert "no data" in failed["detail"]["FailureReason"]
+    assert failed["resources"] == [sm.describe_training_job(TrainingJobName="evented-failure")["TrainingJobArn"]]
+    done = next(e for e in events if e["detail"]["TrainingJobStatus"] == "Completed")
+    assert done["detail"]["TrainingTimeInSeconds"] >= 1 and done["detail"]["ModelArtifacts"]["S3ModelArtifacts"]

@@ -87,7 +87,8 @@ class Endpoints(ResourceFamily):
     def _set_status(self, record: Endpoint, status: str, **fields) -> None:
         """Move the endpoint along its life cycle and set (or, with None, drop) fields; saved at once."""
         with self.lock:
-            if record.status != status:
+            changed = record.status != status
+            if changed:
                 ENDPOINT.check(record.status, status)
             description = record.description
             description["EndpointStatus"] = status
@@ -98,6 +99,13 @@ class Endpoints(ResourceFamily):
                 else:
                     description[key] = value
             self.store.save("endpoints", record.name, description)
+            if changed:
+                self._state_changed(record)
+
+    def _state_changed(self, record: Endpoint) -> None:
+        """EventBridge's "SageMaker Endpoint State Change": the endpoint as DescribeEndpoint gives it."""
+        self.ctx.events.publish_later("aws.sagemaker", "SageMaker Endpoint State Change", record.snapshot(),
+                                      [record.description["EndpointArn"]])
 
     def _forget(self, name: str) -> None:
         with self.lock:
@@ -144,6 +152,7 @@ class Endpoints(ResourceFamily):
                 "EndpointName": name, "EndpointArn": arn, "EndpointConfigName": config_name,
                 "EndpointStatus": "Creating", "CreationTime": created, "LastModifiedTime": created})
             self.store.save("endpoints", name, record.description)
+            self._state_changed(record)
         self.workers.launch(DeploymentWorker(self, record, config_name, update=False))
         return {"EndpointArn": arn}
 

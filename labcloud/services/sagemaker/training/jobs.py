@@ -166,12 +166,21 @@ class TrainingJobs(JobFamily):
                 transitions[-1]["EndTime"] = now
             transitions.append({"Status": status, "StartTime": now, "StatusMessage": message or MESSAGES.get(status, status)})
             job["SecondaryStatus"] = status
+            changed = job["TrainingJobStatus"] != PRIMARY[status]
             job["TrainingJobStatus"] = PRIMARY[status]
             job["LastModifiedTime"] = now
             if status == "Downloading" and "TrainingStartTime" not in job:
                 job["TrainingStartTime"] = now
+            if changed and PRIMARY[status] not in ("Completed", "Failed", "Stopped"):
+                self._state_changed(name)  # (an ending is published by finish(), with its times and reason)
         self.save(name)
         return True
+
+    def _state_changed(self, name: str) -> None:
+        """EventBridge's "SageMaker Training Job State Change": the job as DescribeTrainingJob gives it."""
+        job = self.jobs[name].description
+        self.ctx.events.publish_later("aws.sagemaker", "SageMaker Training Job State Change", job,
+                                      [job["TrainingJobArn"]])
 
     def finish(self, name: str, status: str, failure: str | None = None) -> None:
         with self.lock:
@@ -194,6 +203,7 @@ class TrainingJobs(JobFamily):
             job["TrainingTimeInSeconds"] = training
             job["BillableTimeInSeconds"] = (max(1, math.ceil(training * self.ctx.settings.spot_price_ratio))
                                             if job.get("EnableManagedSpotTraining") else training)
+            self._state_changed(name)
         self.save(name)
 
     # -- the API ---------------------------------------------------------------------------------------
@@ -209,6 +219,8 @@ class TrainingJobs(JobFamily):
                                     f"training job with this name already exists ({existing})")
             self.jobs[name] = job
         self.save(name)
+        with self.lock:
+            self._state_changed(name)  # InProgress
         self.workers.launch(TrainingWorker(self, name))
         return {"TrainingJobArn": arn}
 
