@@ -14,6 +14,8 @@ exceptions.py (ResourceInUse in services/sagemaker, ModelError in services/sagem
     ├── ServiceUnavailable        ServiceUnavailable    503  (a service still loading its state, or busy)
     ├── NotImplementedFault       NotImplemented        501  (what moto or labcloud does not implement)
     └── InternalFailure           InternalFailure       500
+
+coded(code, status, message) makes one with a code no class names (S3's, the authentication errors).
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ class AWSError(Exception):
         """Members of the error shape beyond the message (botocore puts them in the error response)."""
         return {}
 
+
+
+def coded(code: str, status: int, message: str) -> AWSError:
+    """An AWSError with a code and status of its own: for the codes no class here names (S3's, the
+    authentication errors)."""
+    err = AWSError(message)
+    err.code, err.status = code, status
+    return err
 
 class ValidationException(AWSError):
     code = "ValidationException"

@@ -20,7 +20,6 @@ unsigned operations (Cognito's sign-in, STS's AssumeRoleWith*) pass unsigned. A 
 from __future__ import annotations
 
 import base64
-import io
 import datetime as dt
 import hashlib
 import hmac
@@ -30,8 +29,9 @@ import time
 from moto.moto_server.werkzeug_app import UNSIGNED_ACTIONS, UNSIGNED_REQUESTS
 
 from labcloud.core.credentials import Credentials
-from labcloud.core.errors import AWSError
+from labcloud.core.errors import AWSError, coded
 from labcloud.protocols import sigv2, sigv4
+from labcloud.protocols.bodies import read_whole_body
 
 GIT_PATH = "/v1/repos/"
 _SKEW = {"s3": dt.timedelta(minutes=15)}
@@ -43,8 +43,7 @@ _SMALL_FORM = 1 << 20  # an unsigned form body is read to find its Action only u
 
 
 def _error(code: str, status: int, message: str, **headers) -> AWSError:
-    err = AWSError(message)
-    err.code, err.status = code, status
+    err = coded(code, status, message)
     if headers:
         err.headers = headers
     return err
@@ -168,23 +167,10 @@ def _unsigned_allowed(environ: dict) -> bool:
     names = set(re.findall(r"(?:^|&)Action=([A-Za-z]+)", environ.get("QUERY_STRING", "")))
     small = int(environ.get("CONTENT_LENGTH") or 0) <= _SMALL_FORM
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") and small:
-        _body_hash(environ)  # reads the form once, for the check and for the service
-        names |= {m.decode() for m in _ACTION.findall(environ["labcloud.body"])}
+        names |= {m.decode() for m in _ACTION.findall(read_whole_body(environ))}  # read once, kept for the service
     return bool(names & set(UNSIGNED_ACTIONS))
 
 
 def _body_hash(environ: dict) -> str:
-    """The body's SHA-256, for a request that declares none (it is read once and kept for the service)."""
-    body = environ.get("labcloud.body")
-    if body is None:
-        stream = environ.get("wsgi.input")
-        length = environ.get("CONTENT_LENGTH")
-        if environ.get("wsgi.input_terminated"):
-            body = stream.read() if stream is not None else b""
-        else:
-            body = stream.read(int(length)) if stream is not None and length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        if not environ.get("wsgi.input_terminated"):
-            environ["CONTENT_LENGTH"] = str(len(body))
-        environ["labcloud.body"] = body
-    return hashlib.sha256(body).hexdigest()
+    """The body's SHA-256, for a request that declares none."""
+    return hashlib.sha256(read_whole_body(environ)).hexdigest()

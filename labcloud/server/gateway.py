@@ -95,10 +95,11 @@ class Gateway:
         if refusal is not None:
             environ[BODY_REFUSED] = True
             return _answer(environ, start_response, refusal)
-        refusal = self.ctx.authenticator.refusal(environ, service.name)
-        if refusal is not None:
-            return _answer(environ, start_response, refusal)
         try:
+            # Inside the try: hashing a chunked body may read past the service's bound (BodyTooLarge below).
+            refusal = self.ctx.authenticator.refusal(environ, service.name)
+            if refusal is not None:
+                return _answer(environ, start_response, refusal)
             return service(environ, start_response)
         except AWSError as err:
             return _answer(environ, start_response, err, sys.exc_info())

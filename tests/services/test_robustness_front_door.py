@@ -221,6 +221,25 @@ def test_a_chunked_body_past_the_bound_is_refused(labcloud_server):
     assert (status, code) == (400, "ValidationError")
 
 
+def test_a_chunked_body_hashed_for_its_signature_is_bounded_too(labcloud_server):
+    """With no X-Amz-Content-Sha256 the body is read to check the signature: past the bound it is refused
+    as the service refuses it, not a fault of labcloud's."""
+    chunk = b"x" * (1 << 20)
+    head = signed_headers("POST", "http://x/", b"", {"Host": "x", "Transfer-Encoding": "chunked",
+                          "X-Amz-Target": "SageMaker.ListModels", "Content-Type": "application/x-amz-json-1.1"})
+    with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=30) as sock:
+        sock.sendall("\r\n".join(["POST / HTTP/1.1", *(f"{k}: {v}" for k, v in head.items())]).encode()
+                     + b"\r\n\r\n")
+        try:
+            for _ in range(17):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the answer may come (and the connection close) before the whole body is sent
+        status, code, _ = aws_error(read_http_response(sock.makefile("rb")))
+    assert (status, code) == (413, "RequestEntityTooLargeException")
+
+
 def test_a_fault_inside_moto_is_an_aws_error(labcloud_server):
     # POST on an S3 key with no sub-resource once raised KeyError 'DEFAULT' inside moto.
     status, headers, body = post(labcloud_server.port, b"x", path="/robustness-ids/k", signed_for="s3",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import logging
 import re
 import threading
@@ -30,10 +29,11 @@ from moto.s3.responses import ACTION_MAP as S3_ACTIONS
 from moto.moto_server.werkzeug_app import UNSIGNED_REQUESTS, DomainDispatcherApplication, create_backend_app
 from werkzeug.http import HTTP_STATUS_CODES
 
-from labcloud.core.errors import AWSError, InvalidSignatureException, SerializationException
+from labcloud.core.errors import AWSError, InvalidSignatureException, SerializationException, coded
 from labcloud.persistence.journal import Journal, is_mutation, replay
 from labcloud.platform.service import CONTROL_PLANE_MAX_BYTES, Routes, Service, ServiceDefinition
 from labcloud.protocols import json_codec
+from labcloud.protocols.bodies import read_whole_body, with_body
 from labcloud.protocols.errors import any_protocol_error
 from labcloud.protocols.rest_json import SIGNED_FOR
 from labcloud.protocols.validation import service_model, validate_request
@@ -105,11 +105,11 @@ class MotoService(Service):
         bucket, _, key = environ.get("PATH_INFO", "").lstrip("/").partition("/")
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         if bucket and key and not set(query) & set(S3_ACTIONS["KEY"]["POST"]):
-            return _client_error("MethodNotAllowed", 405, "The specified method is not allowed against this resource: "
+            return coded("MethodNotAllowed", 405, "The specified method is not allowed against this resource: "
                                  "POST on an object needs one of ?" + ", ?".join(S3_ACTIONS["KEY"]["POST"]) + ".")
         if (bucket and not key and "delete" not in query
                 and not environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")):
-            return _client_error("InvalidArgument", 400, "A POST on a bucket is a form upload (multipart/form-data, "
+            return coded("InvalidArgument", 400, "A POST on a bucket is a form upload (multipart/form-data, "
                                  "with a key field) or ?delete (DeleteObjects).")
         return None
 
@@ -150,7 +150,7 @@ class MotoService(Service):
             raise refusal
         if self.journal is None and not target:
             return _aws_shaped(self.app, environ, start_response)
-        body = _read_whole_body(environ)
+        body = read_whole_body(environ)  # once (to journal it); moto reads a plain sized body in its place
         if target:  # moto's JSON services get what AWS's would accept: parsed strictly, checked against the model
             _check_json_request(target, body, environ.get(SIGNED_FOR))
         if self.journal is None:
@@ -162,7 +162,7 @@ class MotoService(Service):
             status, headers, chunks = self._recorded(environ, body, always=True)
         else:  # waiting for messages must not hold every other mutation back (long_poll.py)
             status, headers, chunks = long_poll.poll(
-                lambda: self._recorded(_with_body(environ, plan.short_body), plan.short_body, always=False),
+                lambda: self._recorded(with_body(environ, plan.short_body), plan.short_body, always=False),
                 plan)
         start_response(status, headers)
         return chunks
@@ -260,12 +260,12 @@ def _aws_shaped(app, environ, start_response):
         chunks = app(environ, start)
     except NotImplementedError as err:
         if str(err).startswith("Method "):  # an HTTP method S3 has no operation for
-            raise _client_error("MethodNotAllowed", 405, f"{err}: the method is not allowed against this resource.")
+            raise coded("MethodNotAllowed", 405, f"{err}: the method is not allowed against this resource.")
         raise
     except (ExpatError, ElementTree.ParseError) as err:  # moto read a malformed XML body
-        raise _client_error("MalformedXML", 400, f"The XML you provided was not well-formed: {err}.") from None
+        raise coded("MalformedXML", 400, f"The XML you provided was not well-formed: {err}.") from None
     except RecursionError:  # a body nested past what moto's parsers recurse into
-        raise _client_error("InvalidRequest", 400, "The request body nests too deeply.") from None
+        raise coded("InvalidRequest", 400, "The request body nests too deeply.") from None
     if not page:
         return chunks
     if hasattr(chunks, "close"):
@@ -278,12 +278,6 @@ def _aws_shaped(app, environ, start_response):
     start_response(f"{code} {HTTP_STATUS_CODES.get(code, 'Error')}", [*headers.items(),
                                                                       ("Content-Length", str(len(body)))])
     return [body]
-
-
-def _client_error(code: str, status: int, message: str) -> AWSError:
-    err = AWSError(message)
-    err.code, err.status = code, status
-    return err
 
 
 def _check_json_request(target: str, body: bytes, signed_for: str | None) -> None:
@@ -299,25 +293,6 @@ def _check_json_request(target: str, body: bytes, signed_for: str | None) -> Non
                 raise SerializationException("The request body must be a JSON object.")
             validate_request(operation, params, name)
             return
-
-
-def _with_body(environ, body: bytes) -> dict:
-    """The request with another body in place of the one it came with."""
-    return {**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
-
-
-def _read_whole_body(environ) -> bytes:
-    """Read the body once (to journal it) and hand moto a plain sized body in its place."""
-    if environ.get("wsgi.input_terminated"):
-        # A chunked body has no Content-Length: read it whole.
-        body = environ["wsgi.input"].read()
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
-    else:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-    environ["CONTENT_LENGTH"] = str(len(body))
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
 
 
 SERVICE = ServiceDefinition(name="moto", routes=Routes(fallback=True), factory=MotoService,
