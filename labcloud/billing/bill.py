@@ -170,25 +170,14 @@ def endpoint_url(url: str | None = None) -> str:
     return f"http://127.0.0.1:{settings.port()}"
 
 
-def _signed(url: str, body: bytes, headers: dict) -> urllib.request.Request:
-    """The request signed as boto3 signs one, with this user's labcloud credentials (labcloud refuses others)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    from labcloud.core.constants import REGION
-    from labcloud.core.credentials import user_credentials
-
-    mine = user_credentials()
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-    SigV4Auth(Credentials(mine.access_key_id, mine.secret_access_key), "labcloud", REGION).add_auth(request)
-    return urllib.request.Request(url, data=body, method="POST", headers=dict(request.headers.items()))
-
-
 def fetch_usage(url: str | None = None, timeout: float = 10.0) -> list[dict]:
     """The usage rows of the labcloud at `url` (see endpoint_url)."""
-    request = _signed(f"{endpoint_url(url)}/", b"{}", {"X-Amz-Target": USAGE_TARGET,
-                                                       "Content-Type": "application/x-amz-json-1.1"})
+    from labcloud.client.signing import signed_headers
+
+    address = f"{endpoint_url(url)}/"
+    request = urllib.request.Request(address, data=b"{}", method="POST", headers=signed_headers(
+        "POST", address, b"{}", {"X-Amz-Target": USAGE_TARGET, "Content-Type": "application/x-amz-json-1.1"},
+        service="labcloud"))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())["Usage"]

@@ -55,7 +55,7 @@ def cmd_up(args) -> int:
 def cmd_status(args) -> int:
     url = _url(args)
     request = urllib.request.Request(f"{url}/_labcloud/status",
-                                     headers={"Authorization": f"Bearer {user_credentials().token}"})
+                                     headers={"Authorization": user_credentials().bearer_authorization})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             status = json.loads(response.read())

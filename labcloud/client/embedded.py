@@ -29,7 +29,7 @@ _started: subprocess.Popen | None = None
 def health(url: str, timeout: float = 1.0) -> dict | None:
     """What the labcloud on `url` says of itself; its pid and paths only if it is this user's (or open)."""
     request = urllib.request.Request(f"{url}/_labcloud/health",
-                                     headers={"Authorization": f"Bearer {user_credentials().token}"})
+                                     headers={"Authorization": user_credentials().bearer_authorization})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())

@@ -39,6 +39,11 @@ class Credentials:
                                  hashlib.sha256).hexdigest()
 
     @property
+    def bearer_authorization(self) -> str:
+        """The Authorization header value of labcloud's own routes (health with pids and paths, status)."""
+        return f"Bearer {self.token}"
+
+    @property
     def basic_authorization(self) -> str:
         """The HTTP Basic header value git sends to labcloud's CodeCommit (its HTTPS Git credentials)."""
         pair = f"{self.access_key_id}:{self.secret_access_key}".encode()

@@ -8,9 +8,11 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from botocore.auth import HmacV1Auth
+
+from labcloud.protocols.sigv4 import query_pairs, raw_target
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,7 @@ class PresignedV2:
 
 def read_presigned(environ: dict) -> PresignedV2 | None:
     """The version-2 query signature of the request, or None if it carries none (or an unreadable one)."""
-    params = {}
-    for pair in environ.get("QUERY_STRING", "").split("&"):
-        name, _, value = pair.partition("=")
-        params[unquote_plus(name)] = unquote_plus(value)
+    params = dict(query_pairs(environ.get("QUERY_STRING", ""), decode=True))
     if not {"AWSAccessKeyId", "Signature", "Expires"} <= params.keys():
         return None
     try:
@@ -34,13 +33,14 @@ def read_presigned(environ: dict) -> PresignedV2 | None:
         return None
 
 
-def expected_signature(environ: dict, presigned: PresignedV2, secret: str, raw_uri: str) -> str:
+def expected_signature(environ: dict, presigned: PresignedV2, secret: str) -> str:
     def header(key: str) -> str:
         return str(environ.get(key, "")).strip()
 
     amz = sorted((key[5:].lower().replace("_", "-"), " ".join(str(value).split()))
                  for key, value in environ.items() if key.startswith("HTTP_X_AMZ_"))
-    resource = HmacV1Auth(None).canonical_resource(urlsplit(raw_uri))
+    path, query = raw_target(environ)
+    resource = HmacV1Auth(None).canonical_resource(urlsplit(f"{path}?{query}" if query else path))
     lines = [environ.get("REQUEST_METHOD", "GET").upper(), header("HTTP_CONTENT_MD5"), header("CONTENT_TYPE"),
              str(presigned.expires), *(f"{name}:{value}" for name, value in amz), resource]
     digest = hmac.new(secret.encode(), "\n".join(lines).encode(), hashlib.sha1).digest()

@@ -63,7 +63,7 @@ def read_signature(environ: dict) -> Signed:
         credential, signed, signature = match.group("credential", "signed", "signature")
         stamp = environ.get("HTTP_X_AMZ_DATE") or ""
         return _signed(credential, signed, signature, stamp, presigned=False, expires=None)
-    params = dict(_pairs(environ.get("QUERY_STRING", ""), decode=True))
+    params = dict(query_pairs(environ.get("QUERY_STRING", ""), decode=True))
     if params.get("X-Amz-Algorithm") != ALGORITHM:
         raise Malformed(f"X-Amz-Algorithm must be {ALGORITHM}.")
     missing = [name for name in ("X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Date")
@@ -99,7 +99,7 @@ def expected_signatures(environ: dict, signed: Signed, secret: str, body_hash) -
     """The signatures the request's canonical forms give under `secret` (one per way of writing its query).
     `body_hash()` gives the body's SHA-256 when the request declares none."""
     key = _signing_key(secret, signed)
-    raw_path, raw_query = _raw_target(environ)
+    raw_path, raw_query = raw_target(environ)
     path = raw_path if signed.service == "s3" else quote(normalize_url_path(raw_path), safe="/~")
     headers = "".join(f"{name}:{_header(environ, name)}\n" for name in signed.signed_headers)
     if signed.presigned:
@@ -124,7 +124,7 @@ def _signing_key(secret: str, signed: Signed) -> bytes:
     return key
 
 
-def _raw_target(environ: dict) -> tuple[str, str]:
+def raw_target(environ: dict) -> tuple[str, str]:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw is None:
         return quote(environ.get("PATH_INFO", "/")), environ.get("QUERY_STRING", "")
@@ -140,7 +140,7 @@ def _header(environ: dict, name: str) -> str:
     return " ".join(str(environ.get(key, "")).split())
 
 
-def _pairs(query: str, decode: bool) -> list[tuple[str, str]]:
+def query_pairs(query: str, decode: bool) -> list[tuple[str, str]]:
     pairs = []
     for pair in query.split("&") if query else []:
         name, _, value = pair.partition("=")
@@ -152,7 +152,7 @@ def _query_forms(raw_query: str, presigned: bool) -> list[str]:
     def drop(pairs):
         return [(k, v) for k, v in pairs if not (presigned and k == "X-Amz-Signature")]
 
-    as_sent = "&".join(f"{k}={v}" for k, v in sorted(drop(_pairs(raw_query, decode=False))))
-    encoded = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in _pairs(raw_query, decode=True))
+    as_sent = "&".join(f"{k}={v}" for k, v in sorted(drop(query_pairs(raw_query, decode=False))))
+    encoded = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in query_pairs(raw_query, decode=True))
     reencoded = "&".join(f"{k}={v}" for k, v in drop(encoded))
     return [as_sent] if as_sent == reencoded else [as_sent, reencoded]

@@ -109,8 +109,7 @@ class Authenticator:
             return _error("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.")
         if time.time() > presigned.expires:
             return _error("AccessDenied", 403, "Request has expired")
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-        wanted = sigv2.expected_signature(environ, presigned, self.credentials.secret_access_key, raw)
+        wanted = sigv2.expected_signature(environ, presigned, self.credentials.secret_access_key)
         if not hmac.compare_digest(presigned.signature, wanted):
             return _error("SignatureDoesNotMatch", 403, _MISMATCH)
         return None
