@@ -58,11 +58,8 @@ class EventPublisher:
                 self._sender.start()
 
     def _send_later(self) -> None:
-        while True:
-            event = self._later.get()
-            if event is None:
-                return
-            self.publish(*event)
+        while True:  # (a daemon thread: it ends with the process)
+            self.publish(*self._later.get())
             self._later.task_done()
 
     def drain(self, timeout: float = 10.0) -> None:

@@ -1,8 +1,9 @@
 """A snapshot of moto's state beside the journal, so that a start-up replays only what was journaled since.
 
 Replaying the whole journal makes the start-up time grow with every write ever made (about 1 ms each). On a
-clean stop, and after a start-up that had to replay many records (the last stop was a crash), moto's
-backends in use are pickled with the journal's length at that moment. A start-up loads the snapshot and
+clean stop, every SNAPSHOT_EVERY journaled records while serving (the moto service takes those under its
+mutation lock), and after a start-up that had to replay many records, moto's backends in use are pickled
+with the journal's length at that moment. A start-up loads the snapshot and
 replays the journal from that offset. The snapshot is only a shortcut: the journal still holds every
 record, so a snapshot that does not match (another moto, labcloud or Python; a journal rewritten by its
 repair; a load that fails) is set aside and the whole journal is replayed, as before.

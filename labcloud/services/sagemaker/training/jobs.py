@@ -126,7 +126,7 @@ class TrainingJobs(JobFamily):
             run.attempt_seconds = 0.0
         self.save(name)
 
-    def _count_crashed_attempt(self, name: str) -> float:
+    def _count_crashed_attempt(self, name: str) -> None:
         """The attempt that ran when labcloud was killed counts as far as its last heartbeat."""
         with self.lock:
             run = self.jobs[name].run
@@ -134,7 +134,6 @@ class TrainingJobs(JobFamily):
             run.container_seconds += seconds
         if seconds:
             self.save(name)
-        return seconds
 
     def set_model_artifacts(self, name: str, uri: str) -> None:
         with self.lock:
