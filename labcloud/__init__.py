@@ -1,7 +1,7 @@
 """labcloud: the course's offline AWS. One local endpoint that speaks the AWS wire protocols and really
 runs SageMaker jobs as local processes; every other service is moto, in the same process.
 
-The public face is what a notebook uses: `start()`, `stop()`, `session()`, `credentials()` and `ROLE_ARN`.
+The public face is what a notebook uses: `start()`, `stop()`, `session()`, `credentials()`, `kubeconfig()` and `ROLE_ARN`.
 Everything else
 is labcloud's own (see ARCHITECTURE.md)."""
 
@@ -27,4 +27,16 @@ def credentials() -> dict[str, str]:
     return user_credentials().boto3_arguments()
 
 
-__all__ = ["ROLE_ARN", "__version__", "credentials", "session", "start", "stop"]
+def kubeconfig(file: str | None = None, namespace: str = "default") -> str:
+    """Write a kubeconfig for labcloud's Kubernetes API (context labcloud, current) to `file` (default
+    ./kubeconfig) and return its path: `KUBECONFIG=<path> kubectl get trainingjobs`."""
+    import os
+
+    from labcloud.client import kubeconfig as _kubeconfig
+    from labcloud.core import settings
+
+    url = os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{settings.port()}"
+    return str(_kubeconfig.write(file or "kubeconfig", url, namespace).resolve())
+
+
+__all__ = ["ROLE_ARN", "__version__", "credentials", "kubeconfig", "session", "start", "stop"]

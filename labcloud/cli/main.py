@@ -18,7 +18,7 @@ from labcloud.core.credentials import user_credentials
 from labcloud.core.settings import default_state_dir
 from labcloud.client.embedded import health
 from labcloud.platform.processes import die_with_parent
-from labcloud.cli import bill, doctor
+from labcloud.cli import bill, doctor, kubeconfig
 
 
 def _url(args) -> str:
@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
 
     bill.add_parser(sub, common)
     doctor.add_parser(sub, common)
+    kubeconfig.add_parser(sub, common)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,

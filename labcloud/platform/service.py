@@ -80,6 +80,8 @@ class ServiceDefinition:
     store_root: str | None = None  # the folder in the state directory that holds its records
     health_names: tuple[str, ...] = ()  # what /_localstack/health lists as running
     gated: bool = True  # answer 503 until start() has loaded its state
+    # Checks who is calling itself, not with AWS's signatures (the Kubernetes API's bearer token).
+    authenticates_itself: bool = False
 
 
 class Service:

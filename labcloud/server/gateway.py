@@ -12,6 +12,7 @@ every answer that no service gives is AWS's error in the request's protocol (JSO
     a target no service serves         UnknownOperationException (400, from the registry)
     a body longer than the service reads   the service's request_too_large() (413), refused unread
     a request not signed with this labcloud's credentials   AWS's authentication errors (authentication.py)
+                                       (a service that authenticates itself, Kubernetes' API, answers its own)
     an AWSError a service lets out     that error
     NotImplementedError                NotImplemented (501: moto or labcloud lacks the operation)
     any other exception                InternalFailure (500), logged with the request id
@@ -97,7 +98,8 @@ class Gateway:
             return _answer(environ, start_response, refusal)
         try:
             # Inside the try: hashing a chunked body may read past the service's bound (BodyTooLarge below).
-            refusal = self.ctx.authenticator.refusal(environ, service.name)
+            refusal = None if service.definition.authenticates_itself else \
+                self.ctx.authenticator.refusal(environ, service.name)
             if refusal is not None:
                 return _answer(environ, start_response, refusal)
             return service(environ, start_response)

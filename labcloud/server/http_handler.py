@@ -36,6 +36,7 @@ from werkzeug.wsgi import LimitedStream
 
 from labcloud.core.errors import AWSError, InternalFailure, ServiceUnavailable
 from labcloud.protocols.errors import REQUEST_ID, any_protocol_error, request_id
+from labcloud.core.tls import HANDSHAKE
 from labcloud.protocols.http1 import CHUNKED, ProtocolError, body_length, http_date
 from labcloud.server.gateway import BODY_REFUSED
 
@@ -55,6 +56,22 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     disable_nagle_algorithm = True  # each answer leaves in one send; no delayed-ACK stalls between sends
     timeout = READ_SECONDS
 
+    def setup(self) -> None:
+        """HTTP and HTTPS on one port: a connection whose first byte opens a TLS handshake is wrapped in TLS
+        (the server's tls_context, core/tls.py) before anything reads it."""
+        self.tls_failed = False
+        context = getattr(self.server, "tls_context", None)
+        if context is not None:
+            self.request.settimeout(READ_SECONDS)
+            try:
+                first = self.request.recv(1, socket.MSG_PEEK)
+                if first and first[0] == HANDSHAKE:
+                    self.request = context.wrap_socket(self.request, server_side=True)
+            except (OSError, ValueError) as err:  # a failed handshake (ssl.SSLError is an OSError), a reset
+                self.tls_failed = True
+                _access_log.debug("a connection failed before its first request: %s", err)
+        super().setup()
+
     def handle_one_request(self) -> None:
         _watchdog.watch(self, HEAD_SECONDS)
         try:
@@ -69,6 +86,8 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             _watchdog.forget(self)  # the head is in: what follows has READ_SECONDS per read, no overall bound
 
     def handle(self) -> None:
+        if self.tls_failed:
+            return
         slots = self.server.__dict__.setdefault("connection_slots", threading.BoundedSemaphore(MAX_CONNECTIONS))
         if not slots.acquire(timeout=BUSY_WAIT_SECONDS):
             self._busy()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import signal
 import tempfile
@@ -21,12 +22,15 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from labcloud.core.tls import certificates
 from labcloud.server.context import LabContext
 from labcloud.server.authentication import Authenticator
 from labcloud.server.gateway import Gateway
 from labcloud.server.http_handler import KeepAliveRequestHandler
 from labcloud.server.registry import Registry, load_definition
 from labcloud.services import SERVICES
+
+log = logging.getLogger("labcloud")
 
 HTTP_JOIN_SECONDS = 10
 
@@ -56,6 +60,7 @@ class LabServer:
             _make_private(self.state_dir)
         self.http = make_server(host, port, app=None, threaded=True, request_handler=KeepAliveRequestHandler)
         self.http.daemon_threads = True
+        self.http.tls_context = _tls_context()  # HTTPS on the same port (for kubectl, which sends tokens only so)
         self.port = self.http.server_port
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
         self.ctx = LabContext(endpoint_url=self.url, state_dir=self.state_dir, work_dir=_work_dir(self.state_dir),
@@ -140,3 +145,13 @@ def serve(host: str, port: int, state_dir: str | None, owner_pid: int | None = N
     server.start_in_thread()
     server.wait()
     print("labcloud stopped", flush=True)
+
+
+def _tls_context():
+    try:
+        return certificates().server_context()
+    except Exception as err:  # noqa: BLE001 - without a certificate labcloud still serves HTTP
+        log.warning("labcloud serves HTTP only: it could not make or load its TLS certificate (%s: %s)",
+                    type(err).__name__, err)
+        return None
+

@@ -12,5 +12,6 @@ SERVICES = [
     "labcloud.services.codebuild:SERVICE",
     "labcloud.services.servicecatalog:SERVICE",
     "labcloud.services.codepipeline:SERVICE",
+    "labcloud.services.kubernetes:SERVICE",  # the Kubernetes API of the ACK SageMaker resources, at /k8s
     "labcloud.services.usage:SERVICE",  # labcloud's own: what SageMaker jobs and endpoints used (`labcloud bill`)
 ]

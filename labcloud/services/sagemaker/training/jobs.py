@@ -27,6 +27,7 @@ from labcloud.runtime.images import resolve
 from labcloud.runtime.training import isolation
 from labcloud.services.sagemaker.exceptions import ResourceInUse
 from labcloud.services.sagemaker.job_family import JobFamily
+from labcloud.services.sagemaker.roles import check_assumable
 from labcloud.services.sagemaker.training.lifecycle import MESSAGES, PRIMARY, STOP_TERMINALS, TRAINING_JOB
 from labcloud.services.sagemaker.training.metrics import InvalidMetricRegex, compile_definitions
 from labcloud.services.sagemaker.training.records import TrainingJob
@@ -210,6 +211,7 @@ class TrainingJobs(JobFamily):
         name = params["TrainingJobName"]
         arn = self.arn("training-job", name)
         spec, stopping = check_request(params, self.ctx)
+        check_assumable(self.ctx, params["RoleArn"])
         job = TrainingJob(new_description(params, arn, spec, stopping), tags=list(params.get("Tags") or []))
         with self.lock:
             if name in self.jobs:
