@@ -300,7 +300,8 @@ class API:
 
     def watch(self, call: Call, resource: Resource, namespace) -> Answer:
         watch = self.objects.watch(resource, namespace, call.query.get("resourceVersion"),
-                                   call.query.get("labelSelector"), call.query.get("fieldSelector"))
+                                   call.query.get("labelSelector"), call.query.get("fieldSelector"),
+                                   initial_events=call.query.get("sendInitialEvents") == "true")
         try:
             seconds = min(float(call.query.get("timeoutSeconds") or WATCH_MAX_SECONDS), WATCH_MAX_SECONDS)
         except ValueError:
@@ -323,7 +324,7 @@ class API:
                     if item is None:
                         return
                     kind, obj = item
-                    if as_table:
+                    if as_table and kind != "BOOKMARK":
                         obj = tables.table(resource, [obj], obj["metadata"]["resourceVersion"])
                     yield json.dumps({"type": kind, "object": obj}).encode() + b"\n"
             finally:

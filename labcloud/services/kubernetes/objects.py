@@ -243,14 +243,21 @@ class Objects:
     # --- watches
 
     def watch(self, resource: Resource, namespace, version: str | None, labels: str | None,
-              fields: str | None) -> Watch:
+              fields: str | None, initial_events: bool = False) -> Watch:
         """A watch from `version` (its later events are replayed), or from now after an ADDED event for every
-        object it selects (no version, or "0")."""
+        object it selects (no version, or "0", or `initial_events`: the client's sendInitialEvents=true, which
+        also wants a BOOKMARK marking where the initial events end; kubectl 1.37's delete waits for it)."""
         watch = Watch(resource, namespace, label_matcher(labels), field_matcher(fields))
         with self._lock:
-            if not version or version == "0":
-                for obj in self.list(resource, namespace, labels, fields)[0]:
+            if initial_events or not version or version == "0":
+                current, version_now = self.list(resource, namespace, labels, fields)
+                for obj in current:
                     watch.queue.put(("ADDED", obj))
+                if initial_events:
+                    watch.queue.put(("BOOKMARK", {
+                        "apiVersion": resource.api_version, "kind": resource.kind,
+                        "metadata": {"resourceVersion": version_now,
+                                     "annotations": {"k8s.io/initial-events-end": "true"}}}))
             else:
                 try:
                     since = int(version)
