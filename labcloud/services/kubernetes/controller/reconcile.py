@@ -16,6 +16,7 @@ nothing new. `reconcile` returns when to look again (seconds), or None to wait f
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -137,17 +138,18 @@ class Controller:
                                                   f"for {ADOPTION_FIELDS} or the spec's name.")
             created = self.call(kind.create, request)
             status["ackResourceMetadata"] = self._metadata(created[kind.arn_member])
-            self.books.put(key, meta["uid"], {"generation": generation})
+            self.books.put(key, meta["uid"], {"generation": generation, "digest": digest(request)})
             record_event(self.objects, obj, resource, "Normal", "Created",
                          f"{kind.create} succeeded: {created[kind.arn_member]}")
             latest = self.describe(kind, self._identifier(kind, obj, request, status)) or {}
         else:
             if adopting == "adopt" and not book:
-                self._fill_spec(resource, kind, obj, latest)
-            if not book:  # found (a restart without records, or adopted): it stands for this generation
-                self.books.put(key, meta["uid"], {"generation": generation})
+                request = self._fill_spec(resource, kind, obj, latest)
+            if not book or "digest" not in book:  # found (a restart without records, or adopted): it is the spec's
+                self.books.put(key, meta["uid"], {**book, "generation": generation, "digest": digest(request)})
                 book = self.books.get(key, meta["uid"])
-            changed = generation != book.get("generation", generation)
+            # (the spec as last applied, not the generation: a spec put back as it was is no change)
+            changed = digest(request) != book["digest"]
             delay = self._update(resource, kind, obj, request, latest, changed, key, book)
             if delay is not None:
                 self._observe(kind, latest, status)
@@ -164,7 +166,7 @@ class Controller:
             if not changed:
                 return None
             if kind.stop is not None:  # a job: its spec is what it ran with
-                self.books.put(key, meta["uid"], {**book, "generation": generation})
+                self.books.put(key, meta["uid"], {**book, "generation": generation, "digest": digest(request)})
                 record_event(self.objects, obj, resource, "Warning", "UpdateNotApplied",
                              f"a {kind.kind}'s spec cannot change once SageMaker runs it; the change is not "
                              "applied (create a new one under another name)")
@@ -179,7 +181,7 @@ class Controller:
         if kind.status_member and latest.get(kind.status_member) in kind.running:
             return RUNNING_POLL  # (SageMaker refuses to update what is changing; try when it has settled)
         if not delta:
-            self.books.put(key, meta["uid"], {**book, "generation": generation})
+            self.books.put(key, meta["uid"], {**book, "generation": generation, "digest": digest(request)})
             return None
         update = {kind.describe_by: latest.get(kind.describe_by) or request.get(kind.describe_by),
                   **{m: request[m] for m in kind.update_members if m in request}}
@@ -187,7 +189,7 @@ class Controller:
             update = {"ModelPackageArn": latest["ModelPackageArn"],
                       **{m: request[m] for m in kind.update_members if m in request}}
         self.call(kind.update, update)
-        self.books.put(key, meta["uid"], {**book, "generation": generation})
+        self.books.put(key, meta["uid"], {**book, "generation": generation, "digest": digest(request)})
         record_event(self.objects, obj, resource, "Normal", "Updated",
                      f"{kind.update} succeeded: " + ", ".join(f"{ack_name(m)}" for m in sorted(delta)))
         return RUNNING_POLL
@@ -292,8 +294,9 @@ class Controller:
             request.setdefault(kind.name_member, name)
         return request
 
-    def _fill_spec(self, resource: Resource, kind: Kind, obj: dict, latest: dict) -> None:
-        """An adopted resource's spec, from what SageMaker says it is (the create call's members it gives)."""
+    def _fill_spec(self, resource: Resource, kind: Kind, obj: dict, latest: dict) -> dict:
+        """An adopted resource's spec, from what SageMaker says it is (the create call's members it gives);
+        returns the create request that spec stands for."""
         shape = self.model.operation_model(kind.create).input_shape
         output = self.model.operation_model(kind.describe).output_shape
         spec = {ack_name(m): to_fields(latest[m], output.members[m]) for m in shape.members
@@ -302,8 +305,7 @@ class Controller:
         updated = self.objects.update(resource, obj["metadata"].get("namespace"), obj["metadata"]["name"], obj,
                                       check_version=False)
         obj["metadata"] = updated["metadata"]
-        self.books.put((resource.plural, obj["metadata"].get("namespace"), obj["metadata"]["name"]),
-                       obj["metadata"]["uid"], {"generation": updated["metadata"].get("generation", 1)})
+        return to_request(spec, shape)
 
     def _write_status(self, resource: Resource, obj: dict, status: dict) -> None:
         meta = obj["metadata"]
@@ -317,3 +319,8 @@ class Controller:
                                 check_version=False)
         except KubeError:
             pass  # deleted meanwhile
+
+
+def digest(request: dict) -> str:
+    """A short fingerprint of a create request: what the books compare to tell a changed spec."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:16]

