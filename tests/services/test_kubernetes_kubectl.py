@@ -5,6 +5,7 @@ what happened, deleting stops, endpoints roll to a new config."""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import textwrap
 
@@ -188,6 +189,26 @@ def test_an_existing_job_is_adopted_by_annotation(kubectl, code):
     obj = kubectl.get("trainingjob", name)
     assert obj["status"]["ackResourceMetadata"]["arn"] == arn
     assert obj["spec"]["roleARN"] == labcloud.ROLE_ARN  # the adopted spec is filled from SageMaker
+
+
+def test_json_and_merge_patches_change_the_spec_and_its_generation(kubectl):
+    manifest = {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model",
+                "metadata": {"name": "kubectl-patched", "annotations": {"services.k8s.aws/deletion-policy": "retain"}},
+                "spec": {"modelName": "kubectl-patched", "executionRoleARN": "arn:aws:iam::123456789012:role/NoSuchRole",
+                         "primaryContainer": {"image": "x"}}}
+    kubectl.apply(manifest)
+    kubectl.run("patch", "model", "kubectl-patched", "--type=json",
+                "-p", '[{"op": "replace", "path": "/spec/primaryContainer/image", "value": "y"}]')
+    kubectl.run("patch", "model", "kubectl-patched", "--type=merge", "-p", '{"metadata": {"labels": {"team": "red"}}}')
+    obj = kubectl.get("model", "kubectl-patched")
+    assert obj["spec"]["primaryContainer"]["image"] == "y"
+    assert obj["metadata"]["generation"] == 2 and obj["metadata"]["labels"] == {"team": "red"}
+    refused = kubectl.run("patch", "model", "kubectl-patched", "--type=json",
+                          "-p", '[{"op": "test", "path": "/spec/primaryContainer/image", "value": "z"}]', check=False)
+    assert refused.returncode != 0 and "test" in refused.stderr.lower(), refused.stderr
+    assert [o["metadata"]["name"] for o in json.loads(kubectl.run("get", "models", "-l", "team=red", "-o", "json")
+                                                      .stdout)["items"]] == ["kubectl-patched"]
+    kubectl.run("delete", "model", "kubectl-patched", "--timeout=30s", timeout=45)
 
 
 def _model(name: str, model_data: str) -> dict:
