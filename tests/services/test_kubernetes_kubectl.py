@@ -194,8 +194,8 @@ def test_an_existing_job_is_adopted_by_annotation(kubectl, code):
 def test_json_and_merge_patches_change_the_spec_and_its_generation(kubectl):
     manifest = {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model",
                 "metadata": {"name": "kubectl-patched", "annotations": {"services.k8s.aws/deletion-policy": "retain"}},
-                "spec": {"modelName": "kubectl-patched", "executionRoleARN": "arn:aws:iam::123456789012:role/NoSuchRole",
-                         "primaryContainer": {"image": "x"}}}
+                "spec": {"modelName": "kubectl-patched", "primaryContainer": {"image": "x"},
+                         "executionRoleARN": "arn:aws:iam::123456789012:role/NoSuchRole"}}
     kubectl.apply(manifest)
     kubectl.run("patch", "model", "kubectl-patched", "--type=json",
                 "-p", '[{"op": "replace", "path": "/spec/primaryContainer/image", "value": "y"}]')

@@ -123,11 +123,11 @@ class API:
         return self.verb(call, resource, match)
 
     def _unknown(self, plural: str):
-        raise KubeError(404, "NotFound", "the server could not find the requested resource",
-                        {"causes": [{"reason": "UnexpectedServerResponse", "message": f"404 page not found: {plural}"}]})
+        cause = {"reason": "UnexpectedServerResponse", "message": f"404 page not found: {plural}"}
+        raise KubeError(404, "NotFound", "the server could not find the requested resource", {"causes": [cause]})
 
     def _namespace_item(self, call, match):
-        raise self._unknown(match["plural"])
+        self._unknown(match["plural"])
 
     def verb(self, call: Call, resource: Resource, match) -> Answer:
         namespace, name, sub = match["namespace"], match["name"], match["sub"]
@@ -220,11 +220,10 @@ class API:
                                                                 "metadata.name", "message": "Required value: name "
                                                                 "or generateName is required"}])
         if name and not _NAME.match(name):
-            raise invalid(resource.kind, resource.group, name, [{"reason": "FieldValueInvalid", "field":
-                                                                 "metadata.name", "message": f'Invalid value: "{name}": '
-                                                                 "a lowercase RFC 1123 subdomain must consist of lower "
-                                                                 "case alphanumeric characters, '-' or '.', and must "
-                                                                 "start and end with an alphanumeric character"}])
+            message = (f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
+                       "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+            raise invalid(resource.kind, resource.group, name,
+                          [{"reason": "FieldValueInvalid", "field": "metadata.name", "message": message}])
 
     def create(self, call: Call, resource: Resource, namespace) -> Answer:
         obj, headers = self._validated(call, resource, self._body(call))

@@ -1,8 +1,8 @@
 """The controller's own notes about each object, kept beside the objects (store kind "controller"): the
-generation its SageMaker resource was made or last updated from and a digest of that spec, and the generation that last ended in a
-Terminal error. Kubernetes keeps no such field for a custom resource, and the controller needs them after a
-restart: a changed Model spec is Terminal, an unchanged one is not. Keyed by object, checked by uid (a
-deleted and re-created object starts afresh)."""
+generation its SageMaker resource was made or last updated from and a digest of that spec, and the
+generation that last ended in a Terminal error. Kubernetes keeps no such field for a custom resource,
+and the controller needs them after a restart: a changed Model spec is Terminal, an unchanged one is not.
+Keyed by object, checked by uid (a deleted and re-created object starts afresh)."""
 
 from __future__ import annotations
 
