@@ -27,7 +27,7 @@ import yaml
 
 from labcloud.services.kubernetes import discovery, tables
 from labcloud.services.kubernetes.kinds import GROUP, VERSION
-from labcloud.services.kubernetes.objects import Objects
+from labcloud.services.kubernetes.objects import Objects, now
 from labcloud.services.kubernetes.patches import json_patch, merge_patch
 from labcloud.services.kubernetes.resources import ACK, CORE, EVENTS, NAMESPACES, Resource
 from labcloud.services.kubernetes.schemas import kind_schema
@@ -336,7 +336,7 @@ def record_event(objects: Objects, obj: dict, resource: Resource, kind: str, rea
     """A core/v1 Event about `obj` (kubectl describe lists them); a repeat of the last one counts up."""
     meta = obj["metadata"]
     namespace = meta.get("namespace") or "default"
-    stamp = __import__("labcloud.services.kubernetes.objects", fromlist=["now"]).now()
+    stamp = now()
     involved = {"apiVersion": resource.api_version, "kind": resource.kind, "name": meta["name"],
                 "namespace": namespace, "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
     recent, _ = objects.list(EVENTS, namespace, fields=f"involvedObject.uid={meta.get('uid')}")

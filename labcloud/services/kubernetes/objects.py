@@ -32,7 +32,12 @@ BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamp(dt.datetime.now(dt.timezone.utc))
+
+
+def timestamp(moment: dt.datetime) -> str:
+    """A time as Kubernetes writes one (RFC 3339, UTC, whole seconds)."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Watch:

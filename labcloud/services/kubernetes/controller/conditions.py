@@ -11,7 +11,9 @@ A condition's lastTransitionTime moves only when its status does, as Kubernetes'
 
 from __future__ import annotations
 
-import datetime as dt
+import re
+
+from labcloud.services.kubernetes.objects import now
 
 SYNCED, TERMINAL, RECOVERABLE = "ACK.ResourceSynced", "ACK.Terminal", "ACK.Recoverable"
 
@@ -20,17 +22,17 @@ TERMINAL_CODES = {"ValidationException", "InvalidParameterValue", "InvalidParame
                   "MissingParameter", "ResourceInUse", "ParamValidationError", "NotImplemented"}
 # A ValidationException that names a resource not there yet: applying a Model, its EndpointConfig and an
 # Endpoint in one file reaches SageMaker in any order, and the next try finds what was missing.
-_MISSING_REFERENCE = ("could not find", "cannot find", "does not exist", "not found")
+_MISSING_REFERENCE = re.compile(r"could not find|cannot find|does not exist|not found", re.I)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def names_a_missing_resource(message: str) -> bool:
+    return bool(_MISSING_REFERENCE.search(message))
 
 
 def is_terminal(code: str, message: str) -> bool:
     if code != "ValidationException":
         return code in TERMINAL_CODES
-    return not any(words in message.lower() for words in _MISSING_REFERENCE)
+    return not names_a_missing_resource(message)
 
 
 def set_condition(status: dict, kind: str, value: bool, reason: str | None = None, message: str | None = None
@@ -40,11 +42,11 @@ def set_condition(status: dict, kind: str, value: bool, reason: str | None = Non
     for condition in conditions:
         if condition.get("type") == kind:
             if condition.get("status") != text:
-                condition["lastTransitionTime"] = _now()
+                condition["lastTransitionTime"] = now()
             condition["status"] = text
             _words(condition, reason, message)
             return
-    condition = {"type": kind, "status": text, "lastTransitionTime": _now()}
+    condition = {"type": kind, "status": text, "lastTransitionTime": now()}
     _words(condition, reason, message)
     conditions.append(condition)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from labcloud.services.kubernetes.naming import ack_name
+from labcloud.services.kubernetes.objects import timestamp
 
 
 def to_request(value, shape):
@@ -41,7 +42,7 @@ def to_request(value, shape):
 def to_fields(value, shape):
     kind = shape.type_name
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return timestamp(value)
     if kind == "structure" and isinstance(value, dict):
         return {ack_name(name): to_fields(item, shape.members[name])
                 for name, item in value.items() if name in shape.members}

@@ -26,7 +26,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from labcloud.protocols.validation import service_model
 from labcloud.services.kubernetes.api import record_event
 from labcloud.services.kubernetes.controller.conditions import (RECOVERABLE, SYNCED, TERMINAL, drop_condition,
-                                                                holds, is_terminal, set_condition)
+                                                                holds, is_terminal, names_a_missing_resource,
+                                                                set_condition)
 from labcloud.services.kubernetes.controller.convert import to_fields, to_request
 from labcloud.services.kubernetes.kinds import Kind
 from labcloud.services.kubernetes.naming import ack_name
@@ -38,7 +39,6 @@ ADOPTION_POLICY = "services.k8s.aws/adoption-policy"
 ADOPTION_FIELDS = "services.k8s.aws/adoption-fields"
 REGION = "services.k8s.aws/region"
 RUNNING_POLL = 1.0  # how often a running job or a changing endpoint is described (events come sooner)
-_NOT_FOUND = re.compile(r"could not find|cannot find|does not exist|not found", re.I)
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Failure(Exception):
     @property
     def missing(self) -> bool:
         return self.code in ("ResourceNotFound", "ResourceNotFoundException") or (
-            self.code == "ValidationException" and bool(_NOT_FOUND.search(self.message)))
+            self.code == "ValidationException" and names_a_missing_resource(self.message))
 
 
 def _snake(operation: str) -> str:
