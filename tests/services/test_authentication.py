@@ -153,3 +153,40 @@ def test_a_shared_server_can_opt_out(in_process):
     unsigned = boto3.client("s3", config=Config(signature_version=UNSIGNED))
     unsigned.create_bucket(Bucket="open-to-all")
     assert "open-to-all" in [b["Name"] for b in unsigned.list_buckets()["Buckets"]]
+
+
+def test_kubectl_configured_by_labcloud_works_and_a_wrong_token_is_refused(labcloud_server, tmp_path):
+    import yaml
+
+    from labcloud.client import kubeconfig
+    from tests.support.kubectl import Kubectl
+
+    good = kubeconfig.write(tmp_path / "good", labcloud_server.url)
+    assert (good.stat().st_mode & 0o777) == 0o600  # it carries the token
+    listed = Kubectl(good).run("get", "trainingjobs", "-o", "name")
+    assert listed.returncode == 0
+
+    config = yaml.safe_load(good.read_text())
+    config["users"][0]["user"]["token"] = "not-the-token"
+    (tmp_path / "wrong").write_text(yaml.safe_dump(config))
+    refused = Kubectl(tmp_path / "wrong").run("get", "trainingjobs", check=False)
+    assert refused.returncode != 0 and "Unauthorized" in refused.stderr, refused.stderr
+
+    # Without the CA the server's certificate is not trusted: kubectl refuses to talk to it.
+    del config["clusters"][0]["cluster"]["certificate-authority-data"]
+    config["users"][0]["user"]["token"] = user_credentials().token
+    (tmp_path / "no-ca").write_text(yaml.safe_dump(config))
+    untrusted = Kubectl(tmp_path / "no-ca").run("get", "trainingjobs", check=False)
+    assert untrusted.returncode != 0 and "certificate" in untrusted.stderr, untrusted.stderr
+
+
+def test_the_kubernetes_api_refuses_requests_without_the_bearer_token(labcloud_server):
+    url = f"{labcloud_server.url}/k8s/apis/sagemaker.services.k8s.aws/v1alpha1/namespaces/default/trainingjobs"
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10)
+        assert refused.value.code == 401
+        assert json.loads(refused.value.read())["reason"] == "Unauthorized"
+    allowed = urllib.request.Request(url, headers={"Authorization": f"Bearer {user_credentials().token}"})
+    with urllib.request.urlopen(allowed, timeout=10) as answer:
+        assert json.loads(answer.read())["kind"] == "TrainingJobList"
