@@ -7,7 +7,6 @@ import csv
 import io
 import subprocess
 import sys
-import tarfile
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from labcloud.billing.prices import ENUM_OF_COMPONENT
 from labcloud.protocols.validation import service_model
 from tests.support.hosting import (REGRESSOR_SCRIPT, ROLE, SKLEARN_IMAGE, container, fitted_models, model_tarball,
                                    upload)
+from tests.support.scripts import sourcedir_tarball
 
 BUCKET = "sagemaker-us-east-1-123456789012"
 
@@ -94,7 +94,7 @@ TRAIN_SCRIPT = "import os, time\ntime.sleep(1.2)\nopen(os.path.join(os.environ['
 
 def script_job(s3, name: str, **extra) -> dict:
     key = f"tests/billing/{name}/sourcedir.tar.gz"
-    s3.put_object(Bucket=BUCKET, Key=key, Body=_source_tarball(TRAIN_SCRIPT))
+    s3.put_object(Bucket=BUCKET, Key=key, Body=sourcedir_tarball(TRAIN_SCRIPT))
     request = {"TrainingJobName": name, "RoleArn": ROLE,
                "AlgorithmSpecification": {"TrainingImage": SKLEARN_IMAGE, "TrainingInputMode": "File"},
                "HyperParameters": {"sagemaker_program": '"train.py"',
@@ -104,16 +104,6 @@ def script_job(s3, name: str, **extra) -> dict:
                "StoppingCondition": {"MaxRuntimeInSeconds": 120}}
     request.update(extra)
     return request
-
-
-def _source_tarball(code: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = code.encode()
-        info = tarfile.TarInfo("train.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def wait(check, timeout: float = 60):

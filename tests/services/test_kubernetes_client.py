@@ -10,8 +10,9 @@ import pytest
 from kubernetes import client, config, watch
 
 from labcloud.client import kubeconfig
-from tests.services.test_kubernetes_kubectl import BUCKET, QUICK_SCRIPT, _sourcedir, training_job
+from tests.services.test_kubernetes_kubectl import BUCKET, QUICK_SCRIPT, training_job
 from tests.support.hosting import upload
+from tests.support.scripts import sourcedir_tarball
 from tests.support.server import FAST_SETTINGS, LabcloudProcess
 from tests.support.waiting import wait_until
 
@@ -38,7 +39,7 @@ def kube(labcloud_server, tmp_path_factory):
 def quick_code(labcloud_server) -> str:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    return upload(s3, BUCKET, "code/client/sourcedir.tar.gz", _sourcedir(QUICK_SCRIPT))
+    return upload(s3, BUCKET, "code/client/sourcedir.tar.gz", sourcedir_tarball(QUICK_SCRIPT))
 
 
 def _models(kube, namespace: str, names: dict[str, str]) -> None:
@@ -125,7 +126,7 @@ def test_the_controller_resyncs_after_labcloud_restarts(tmp_path):
         env = server_environment(server.url)
         s3 = boto3.client("s3", **env)
         s3.create_bucket(Bucket=BUCKET)
-        code = upload(s3, BUCKET, "code/restart/sourcedir.tar.gz", _sourcedir(SLOWISH_SCRIPT))
+        code = upload(s3, BUCKET, "code/restart/sourcedir.tar.gz", sourcedir_tarball(SLOWISH_SCRIPT))
         with api_client(server.url, tmp_path) as kube:
             objects = client.CustomObjectsApi(kube)
             objects.create_namespaced_custom_object(GROUP, VERSION, "default", "trainingjobs",

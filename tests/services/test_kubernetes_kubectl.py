@@ -4,10 +4,7 @@ what happened, deleting stops, endpoints roll to a new config."""
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import textwrap
 
 import boto3
 import pytest
@@ -17,6 +14,7 @@ from labcloud.client import kubeconfig
 from tests.support.hosting import (REGRESSOR_SCRIPT, SKLEARN_IMAGE, csv_rows, fitted_models, model_tarball,
                                    training_data, upload)
 from tests.support.kubectl import Kubectl, condition
+from tests.support.scripts import sourcedir_tarball
 from tests.support.waiting import wait_until
 
 BUCKET = "k8s-tests"
@@ -32,16 +30,6 @@ time.sleep(120)
 """
 
 
-def _sourcedir(script: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = textwrap.dedent(script).encode()
-        info = tarfile.TarInfo("train.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def kubectl(labcloud_server, tmp_path_factory) -> Kubectl:
     path = kubeconfig.write(tmp_path_factory.mktemp("kube") / "config", labcloud_server.url)
@@ -52,7 +40,7 @@ def kubectl(labcloud_server, tmp_path_factory) -> Kubectl:
 def code(labcloud_server) -> dict:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    return {name: upload(s3, BUCKET, f"code/{name}/sourcedir.tar.gz", _sourcedir(script))
+    return {name: upload(s3, BUCKET, f"code/{name}/sourcedir.tar.gz", sourcedir_tarball(script))
             for name, script in (("quick", QUICK_SCRIPT), ("slow", SLOW_SCRIPT))}
 
 

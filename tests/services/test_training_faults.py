@@ -6,7 +6,6 @@ import io
 import json
 import signal
 import tarfile
-import textwrap
 import time
 
 import boto3
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 
 import labcloud
 from tests.support.processes import alive, descendants
+from tests.support.scripts import sourcedir_tarball
 from tests.support.server import FAST_SETTINGS, LabcloudProcess
 from labcloud.client.environment import client_environment
 
@@ -24,13 +24,7 @@ BUCKET = "sagemaker-us-east-1-123456789012"
 
 
 def upload_script(s3, name: str, code: str) -> str:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = textwrap.dedent(code).encode()
-        info = tarfile.TarInfo("train.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    s3.put_object(Bucket=BUCKET, Key=f"tests/faults/{name}/sourcedir.tar.gz", Body=buffer.getvalue())
+    s3.put_object(Bucket=BUCKET, Key=f"tests/faults/{name}/sourcedir.tar.gz", Body=sourcedir_tarball(code))
     return f"s3://{BUCKET}/tests/faults/{name}/sourcedir.tar.gz"
 
 
