@@ -11,8 +11,8 @@ import pytest
 
 import labcloud
 from labcloud.client import kubeconfig
-from tests.support.hosting import (REGRESSOR_SCRIPT, SKLEARN_IMAGE, csv_rows, fitted_models, model_tarball,
-                                   training_data, upload)
+from tests.support.hosting import (BROKEN_SCRIPT, REGRESSOR_SCRIPT, SKLEARN_IMAGE, csv_rows, fitted_models,
+                                   model_tarball, training_data, upload)
 from tests.support.kubectl import Kubectl, condition
 from tests.support.scripts import sourcedir_tarball
 from tests.support.waiting import wait_until
@@ -37,9 +37,14 @@ def kubectl(labcloud_server, tmp_path_factory) -> Kubectl:
 
 
 @pytest.fixture(scope="module")
-def code(labcloud_server) -> dict:
+def bucket(labcloud_server) -> str:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    return BUCKET
+
+
+@pytest.fixture(scope="module")
+def code(bucket) -> dict:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
     return {name: upload(s3, BUCKET, f"code/{name}/sourcedir.tar.gz", sourcedir_tarball(script))
             for name, script in (("quick", QUICK_SCRIPT), ("slow", SLOW_SCRIPT))}
 
@@ -220,7 +225,7 @@ def _endpoint(name: str, config: str) -> dict:
             "spec": {"endpointName": name, "endpointConfigName": config}}
 
 
-def test_an_endpoint_deploys_from_manifests_and_rolls_to_a_new_config(kubectl):
+def test_an_endpoint_deploys_from_manifests_and_rolls_to_a_new_config(kubectl, bucket):
     _, regressor = fitted_models()
     model_data = upload(boto3.client("s3"), BUCKET, "models/regressor.tar.gz",
                         model_tarball(regressor, REGRESSOR_SCRIPT))
@@ -265,3 +270,47 @@ def test_an_endpoint_deploys_from_manifests_and_rolls_to_a_new_config(kubectl):
     kubectl.run("delete", "endpoint", "kubectl-endpoint", "--timeout=60s", timeout=75)
     with pytest.raises(sm.exceptions.ClientError):
         sm.describe_endpoint(EndpointName="kubectl-endpoint")
+
+
+def test_a_failed_endpoint_is_terminal_and_columns_follow_the_crd(kubectl, bucket):
+    # An inference script that cannot be imported: the container does not start, the endpoint ends Failed.
+    model_data = upload(boto3.client("s3"), BUCKET, "models/broken.tar.gz",
+                        model_tarball(fitted_models()[1], BROKEN_SCRIPT))
+    kubectl.apply([_model("kubectl-no-code", model_data), _endpoint_config("kubectl-no-code", "kubectl-no-code", "ml.m5.large"),
+                   _endpoint("kubectl-failing", "kubectl-no-code")])
+    kubectl.wait("endpoint", "kubectl-failing", "condition=ACK.Terminal", timeout=120)
+    obj = kubectl.get("endpoint", "kubectl-failing")
+    assert obj["status"]["endpointStatus"] == "Failed"
+    assert condition(obj, "ACK.Terminal")["message"] == \
+        "Endpoint status reached terminal state: Failed. Check the FailureReason."
+    assert condition(obj, "Ready")["status"] == "False"
+    assert condition(kubectl.get("model", "kubectl-no-code"), "Ready")["status"] == "True"
+
+    header = kubectl.run("get", "endpoint", "kubectl-failing").stdout.splitlines()[0].split()
+    assert header == ["NAME", "STATUS"]
+    assert kubectl.run("get", "endpoint", "kubectl-failing", "-o", "wide").stdout.split()[:3] == \
+        ["NAME", "FAILURE-REASON", "STATUS"]
+    assert kubectl.run("get", "model", "kubectl-no-code").stdout.split()[:2] == ["NAME", "AGE"]
+    kubectl.run("delete", "endpoint", "kubectl-failing", "--timeout=60s", timeout=75)
+
+
+def test_a_recoverable_error_leaves_synced_unknown_until_the_reference_appears(kubectl):
+    kubectl.apply(_endpoint("kubectl-waiting", "kubectl-config-later"))
+    kubectl.wait("endpoint", "kubectl-waiting", "condition=ACK.Recoverable", timeout=30)
+    obj = kubectl.get("endpoint", "kubectl-waiting")
+    assert condition(obj, "ACK.ResourceSynced")["status"] == "Unknown"
+    assert "kubectl-config-later" in condition(obj, "ACK.Recoverable")["message"]
+    kubectl.run("delete", "endpoint", "kubectl-waiting", "--timeout=30s", timeout=45)
+
+
+def test_a_namespace_can_say_retain_for_every_object_in_it(kubectl, code):
+    kubectl.run("create", "namespace", "keep-all")
+    kubectl.run("annotate", "namespace", "keep-all", "sagemaker.services.k8s.aws/deletion-policy=retain")
+    in_namespace = Kubectl(kubectl.kubeconfig, namespace="keep-all")
+    in_namespace.apply(training_job("kubectl-kept-by-namespace", code["slow"]))
+    in_namespace.wait("trainingjob", "kubectl-kept-by-namespace", "jsonpath={.status.trainingJobStatus}=InProgress",
+                      timeout=30)
+    in_namespace.run("delete", "trainingjob", "kubectl-kept-by-namespace", "--timeout=30s", timeout=45)
+    sm = boto3.client("sagemaker")
+    assert sm.describe_training_job(TrainingJobName="kubectl-kept-by-namespace")["TrainingJobStatus"] == "InProgress"
+    sm.stop_training_job(TrainingJobName="kubectl-kept-by-namespace")

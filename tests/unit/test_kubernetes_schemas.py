@@ -84,3 +84,11 @@ def test_the_comparison_catches_a_misnamed_field_a_wrong_type_and_a_required_fie
     assert differences(ours, crd, "spec") == [
         "spec.roleARN: missing", "spec.volumeSizeInGB: type string where the CRD has integer",
         "spec: required [] where the CRD has ['roleARN']"]
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k.kind in ISSUE_KINDS], ids=lambda k: k.kind)
+def test_kubectl_gets_the_printer_columns_of_the_controllers_crd(kind):
+    crd = yaml.safe_load((REFERENCE / f"sagemaker.services.k8s.aws_{kind.plural}.yaml").read_text())
+    theirs = [(c["name"], c["jsonPath"], c.get("priority", 0))
+              for c in crd["spec"]["versions"][0].get("additionalPrinterColumns", [])]
+    assert [(name, f".status.{field}", priority) for name, field, priority in kind.printer_columns] == theirs

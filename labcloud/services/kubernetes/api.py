@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from labcloud.services.kubernetes import discovery, tables
+from labcloud.services.kubernetes import discovery, protobuf, tables
 from labcloud.services.kubernetes.kinds import GROUP, VERSION
 from labcloud.services.kubernetes.objects import Objects, now
 from labcloud.services.kubernetes.patches import json_patch, merge_patch
@@ -177,6 +177,11 @@ class API:
     def _body(self, call: Call):
         if not call.body:
             raise bad_request("the request has no body")
+        if call.content_type.startswith(protobuf.CONTENT_TYPE):
+            try:
+                return protobuf.decode(call.body)
+            except (protobuf.DecodeError, UnicodeDecodeError) as err:
+                raise bad_request(f"the request body is not a protobuf object labcloud can read: {err}") from None
         try:
             if "yaml" in call.content_type:
                 return yaml.safe_load(call.body)

@@ -32,7 +32,8 @@ class Kind:
     delete: str | None = None  # DeleteModel: what deleting it calls (None: nothing to delete)
     update: str | None = None  # UpdateEndpoint
     update_members: tuple[str, ...] = ()  # the spec members the update call takes
-    printer_columns: tuple[tuple[str, str], ...] = ()  # (column, status field)
+    printer_columns: tuple[tuple[str, str, int], ...] = ()  # (column, status field, priority), as the CRD's
+    terminal_state: str | None = None  # a describe status the controller calls Terminal (Endpoint: Failed)
     omitted: tuple[str, ...] = field(default=())  # create members the controller's CRD leaves out
     also_required: tuple[str, ...] = ()  # members the controller requires though botocore's model does not
 
@@ -49,7 +50,8 @@ class Kind:
         return f"finalizers.{GROUP}/{self.kind}"
 
 
-_JOB_COLUMNS = (("STATUS", "status"), ("FAILURE-REASON", "failureReason"))
+# `kubectl get` shows priority 0; FAILURE-REASON (priority 1) only with -o wide.
+_FAILURE = ("FAILURE-REASON", "failureReason", 1)
 
 KINDS = [
     Kind("TrainingJob", "CreateTrainingJob", "DescribeTrainingJob", "TrainingJobName", "TrainingJobArn",
@@ -58,17 +60,16 @@ KINDS = [
           "LastModifiedTime", "DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses", "ProfilingStatus",
           "WarmPoolStatus"),
          running=("InProgress", "Stopping"), stop="StopTrainingJob",
-         printer_columns=(("SECONDARY-STATUS", "secondaryStatus"), ("STATUS", "trainingJobStatus"),
-                          ("FAILURE-REASON", "failureReason")),
+         printer_columns=(_FAILURE, ("SECONDARY-STATUS", "secondaryStatus", 0), ("STATUS", "trainingJobStatus", 0)),
          also_required=("AlgorithmSpecification", "ResourceConfig", "StoppingCondition")),
     Kind("ProcessingJob", "CreateProcessingJob", "DescribeProcessingJob", "ProcessingJobName", "ProcessingJobArn",
          "ProcessingJobName", "ProcessingJobStatus", ("ProcessingJobStatus", "FailureReason"),
          running=("InProgress", "Stopping"), stop="StopProcessingJob",
-         printer_columns=(("STATUS", "processingJobStatus"), ("FAILURE-REASON", "failureReason"))),
+         printer_columns=(_FAILURE, ("STATUS", "processingJobStatus", 0))),
     Kind("TransformJob", "CreateTransformJob", "DescribeTransformJob", "TransformJobName", "TransformJobArn",
          "TransformJobName", "TransformJobStatus", ("TransformJobStatus", "FailureReason"),
          running=("InProgress", "Stopping"), stop="StopTransformJob",
-         printer_columns=(("STATUS", "transformJobStatus"), ("FAILURE-REASON", "failureReason")),
+         printer_columns=(_FAILURE, ("STATUS", "transformJobStatus", 0)),
          omitted=("DataCaptureConfig",)),
     Kind("Model", "CreateModel", "DescribeModel", "ModelName", "ModelArn", "ModelName", delete="DeleteModel"),
     Kind("EndpointConfig", "CreateEndpointConfig", "DescribeEndpointConfig", "EndpointConfigName",
@@ -79,29 +80,29 @@ KINDS = [
                             "ProductionVariants", "PendingDeploymentSummary"),
          running=("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"), delete="DeleteEndpoint",
          update="UpdateEndpoint", update_members=("EndpointConfigName", "DeploymentConfig"),
-         printer_columns=(("STATUS", "endpointStatus"), ("FAILURE-REASON", "failureReason"))),
+         printer_columns=(_FAILURE, ("STATUS", "endpointStatus", 0)), terminal_state="Failed"),
     Kind("ModelPackageGroup", "CreateModelPackageGroup", "DescribeModelPackageGroup", "ModelPackageGroupName",
          "ModelPackageGroupArn", "ModelPackageGroupName", "ModelPackageGroupStatus", ("ModelPackageGroupStatus",),
          running=("Pending", "InProgress", "Deleting"), delete="DeleteModelPackageGroup",
-         printer_columns=(("STATUS", "modelPackageGroupStatus"),)),
+         printer_columns=(("STATUS", "modelPackageGroupStatus", 0),)),
     Kind("ModelPackage", "CreateModelPackage", "DescribeModelPackage", None, "ModelPackageArn", "ModelPackageName",
          "ModelPackageStatus", ("ModelPackageStatus", "ModelPackageStatusDetails", "CreationTime",
                                 "LastModifiedTime"),
          running=("Pending", "InProgress", "Deleting"), delete="DeleteModelPackage", update="UpdateModelPackage",
          update_members=("ModelApprovalStatus", "ApprovalDescription", "CustomerMetadataProperties"),
-         printer_columns=(("STATUS", "modelPackageStatus"),)),
+         printer_columns=(("STATUS", "modelPackageStatus", 0),), terminal_state="Failed"),
     Kind("Pipeline", "CreatePipeline", "DescribePipeline", "PipelineName", "PipelineArn", "PipelineName",
          "PipelineStatus", ("PipelineStatus", "CreationTime", "LastModifiedTime"), delete="DeletePipeline",
          omitted=("ClientRequestToken",),
          update="UpdatePipeline", update_members=("PipelineDefinition", "PipelineDisplayName",
                                                   "PipelineDescription", "RoleArn", "ParallelismConfiguration"),
-         printer_columns=(("STATUS", "pipelineStatus"),)),
+         printer_columns=(("STATUS", "pipelineStatus", 0),)),
     Kind("PipelineExecution", "StartPipelineExecution", "DescribePipelineExecution", None, "PipelineExecutionArn",
          "PipelineExecutionArn", "PipelineExecutionStatus",
          ("PipelineExecutionStatus", "FailureReason", "CreationTime", "LastModifiedTime"),
          running=("Executing", "Stopping"), stop="StopPipelineExecution", stoppable=("Executing",),
          omitted=("ClientRequestToken",),
-         printer_columns=(("STATUS", "pipelineExecutionStatus"), ("FAILURE-REASON", "failureReason"))),
+         printer_columns=(_FAILURE, ("STATUS", "pipelineExecutionStatus", 0))),
 ]
 
 BY_PLURAL = {k.plural: k for k in KINDS}

@@ -78,7 +78,9 @@ class Objects:
             self._version = max(self._version, int(meta.get("resourceVersion", "0")))
         for name in BUILT_IN_NAMESPACES:
             if (NAMESPACES.plural, None, name) not in self._objects:
-                self._put(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
+                self._put(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                       "metadata": {"name": name, "uid": str(uuid.uuid4()),
+                                                    "creationTimestamp": now()},
                                        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 
     def _save(self, resource: Resource, obj: dict) -> None:
@@ -169,6 +171,9 @@ class Objects:
             obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
             if resource.ack is not None:
                 obj.pop("status", None)  # (status is the status subresource's)
+            if resource is NAMESPACES:  # (no namespace controller: one is Active from the start)
+                obj["spec"] = {"finalizers": ["kubernetes"]}
+                obj["status"] = {"phase": "Active"}
             if resource is EVENTS:
                 self._trim_events()
             return self._put(resource, obj)

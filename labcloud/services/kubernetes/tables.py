@@ -1,5 +1,6 @@
-"""The server-side Table `kubectl get` asks for (Accept: ...;as=Table;g=meta.k8s.io): NAME, the kind's
-printer columns (as the controller's CRDs declare them) and AGE."""
+"""The server-side Table `kubectl get` asks for (Accept: ...;as=Table;g=meta.k8s.io): NAME and the kind's
+printer columns as the controller's CRDs declare them (kubectl shows those of priority 0, the rest with -o
+wide); a kind whose CRD declares none gets AGE, as an API server gives any CRD without printer columns."""
 
 from __future__ import annotations
 
@@ -26,12 +27,12 @@ def age(timestamp: str | None) -> str:
     return f"{seconds // 86400}d"
 
 
-def _columns(resource: Resource) -> list[tuple[str, str]]:
-    if resource.ack is not None:
+def _columns(resource: Resource) -> list[tuple[str, str | None, int]]:
+    if resource.ack is not None and resource.ack.printer_columns:
         return list(resource.ack.printer_columns)
     if resource.plural == "namespaces":
-        return [("STATUS", "phase")]
-    return []
+        return [("STATUS", "phase", 0), ("AGE", None, 0)]
+    return [("AGE", None, 0)]
 
 
 def _cell(obj: dict, resource: Resource, path: str):
@@ -42,18 +43,18 @@ def _cell(obj: dict, resource: Resource, path: str):
 
 def table(resource: Resource, objects: list[dict], version: str) -> dict:
     if resource.plural == "events":
-        columns = [("LAST SEEN", None), ("TYPE", "type"), ("REASON", "reason"), ("OBJECT", None),
-                   ("MESSAGE", "message")]
+        columns = [("LAST SEEN", None, 0), ("TYPE", "type", 0), ("REASON", "reason", 0), ("OBJECT", None, 0),
+                   ("MESSAGE", "message", 0)]
     else:
-        columns = [("NAME", None)] + _columns(resource) + [("AGE", None)]
+        columns = [("NAME", None, 0)] + _columns(resource)
     definitions = [{"name": name.title() if name != "NAME" else "Name", "type": "string",
-                    "format": "name" if name == "NAME" else "", "description": name, "priority": 0}
-                   for name, _ in columns]
+                    "format": "name" if name == "NAME" else "", "description": name, "priority": priority}
+                   for name, _, priority in columns]
     rows = []
     for obj in objects:
         meta = obj["metadata"]
         cells = []
-        for name, path in columns:
+        for name, path, _ in columns:
             if name == "NAME":
                 cells.append(meta["name"])
             elif name == "AGE":

@@ -1,10 +1,14 @@
 """ACK's conditions on a resource's status, and which SageMaker errors are which:
 
     ACK.ResourceSynced   True once SageMaker's resource matches the spec and its work is done (a job ended,
-                         an endpoint InService or Failed); False while it runs or cannot be reached
-    ACK.Terminal         True: an error only a change of the spec fixes (the API's code and message)
+                         an endpoint InService or Failed); False while it runs or after a terminal error;
+                         Unknown while the controller retries a recoverable one
+    ACK.Terminal         True: an error only a change of the spec fixes (the API's code and message), or a
+                         status SageMaker cannot leave (an Endpoint or ModelPackage Failed)
     ACK.Recoverable      True: an error that may pass (throttling, a resource it refers to not there yet);
                          the controller tries again, waiting longer each time
+    Ready                the summary the ACK runtime writes: False with Terminal's or Recoverable's message
+                         when either holds, else ResourceSynced's status
 
 A condition's lastTransitionTime moves only when its status does, as Kubernetes' conditions do.
 """
@@ -15,7 +19,11 @@ import re
 
 from labcloud.services.kubernetes.objects import now
 
-SYNCED, TERMINAL, RECOVERABLE = "ACK.ResourceSynced", "ACK.Terminal", "ACK.Recoverable"
+SYNCED, TERMINAL, RECOVERABLE, READY = "ACK.ResourceSynced", "ACK.Terminal", "ACK.Recoverable", "Ready"
+# The ACK runtime's own words for ResourceSynced.
+SYNCED_MESSAGE = "Resource synced successfully"
+NOT_SYNCED_MESSAGE = "Resource not synced"
+UNKNOWN_MESSAGE = "Unable to determine if desired resource state matches latest observed state"
 
 # Codes a spec change is needed to get past (the rest are tried again).
 TERMINAL_CODES = {"ValidationException", "InvalidParameterValue", "InvalidParameterCombination",
@@ -35,10 +43,11 @@ def is_terminal(code: str, message: str) -> bool:
     return not names_a_missing_resource(message)
 
 
-def set_condition(status: dict, kind: str, value: bool, reason: str | None = None, message: str | None = None
-                  ) -> None:
+def set_condition(status: dict, kind: str, value: bool | None, reason: str | None = None,
+                  message: str | None = None) -> None:
+    """Set a condition True, False or (value None) Unknown."""
     conditions = status.setdefault("conditions", [])
-    text = "True" if value else "False"
+    text = "Unknown" if value is None else "True" if value else "False"
     for condition in conditions:
         if condition.get("type") == kind:
             if condition.get("status") != text:
@@ -70,3 +79,17 @@ def condition(status: dict | None, kind: str) -> dict | None:
 def holds(status: dict | None, kind: str) -> bool:
     found = condition(status, kind)
     return found is not None and found.get("status") == "True"
+
+
+def set_ready(status: dict) -> None:
+    """Ready from the other conditions, as the ACK runtime derives it after each reconcile."""
+    terminal, recoverable, synced = (condition(status, kind) for kind in (TERMINAL, RECOVERABLE, SYNCED))
+    if terminal and terminal.get("status") == "True":
+        set_condition(status, READY, False, TERMINAL, terminal.get("message"))
+    elif recoverable and recoverable.get("status") == "True":
+        set_condition(status, READY, False, RECOVERABLE, recoverable.get("message"))
+    elif synced:
+        value = {"True": True, "False": False}.get(synced.get("status"))
+        set_condition(status, READY, value, synced.get("reason"), synced.get("message"))
+    else:
+        set_condition(status, READY, None, None, UNKNOWN_MESSAGE)

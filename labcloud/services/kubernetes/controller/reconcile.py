@@ -1,7 +1,8 @@
 """One object's reconcile, as the ACK SageMaker controller does it:
 
     deleting        stop the job if it runs (StopTrainingJob, ...), delete the resource (DeleteModel, ...)
-                    unless `services.k8s.aws/deletion-policy: retain`, then take the finalizer off
+                    unless `services.k8s.aws/deletion-policy: retain` (or the namespace's
+                    `sagemaker.services.k8s.aws/deletion-policy`), then take the finalizer off
     not in SageMaker  the create call from the spec; `services.k8s.aws/adoption-policy: adopt` creates
                     nothing: it takes the resource named by `services.k8s.aws/adoption-fields` (or the spec)
                     and fills the spec from it
@@ -25,19 +26,23 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from labcloud.protocols.validation import service_model
 from labcloud.services.kubernetes.api import record_event
-from labcloud.services.kubernetes.controller.conditions import (RECOVERABLE, SYNCED, TERMINAL, drop_condition,
-                                                                holds, is_terminal, names_a_missing_resource,
-                                                                set_condition)
+from labcloud.services.kubernetes.controller.conditions import (NOT_SYNCED_MESSAGE, RECOVERABLE, SYNCED,
+                                                                SYNCED_MESSAGE, TERMINAL, UNKNOWN_MESSAGE,
+                                                                drop_condition, holds, is_terminal,
+                                                                names_a_missing_resource, set_condition, set_ready)
 from labcloud.services.kubernetes.controller.convert import to_fields, to_request
 from labcloud.services.kubernetes.kinds import Kind
 from labcloud.services.kubernetes.naming import ack_name
-from labcloud.services.kubernetes.resources import Resource
+from labcloud.services.kubernetes.resources import NAMESPACES, Resource
 from labcloud.services.kubernetes.statuses import KubeError
 
 DELETION_POLICY = "services.k8s.aws/deletion-policy"
 ADOPTION_POLICY = "services.k8s.aws/adoption-policy"
 ADOPTION_FIELDS = "services.k8s.aws/adoption-fields"
 REGION = "services.k8s.aws/region"
+# A namespace's defaults for the objects in it (an object's own annotation wins).
+NAMESPACE_REGION = "services.k8s.aws/default-region"
+NAMESPACE_DELETION_POLICY = "sagemaker.services.k8s.aws/deletion-policy"
 RUNNING_POLL = 1.0  # how often a running job or a changing endpoint is described (events come sooner)
 
 
@@ -110,28 +115,37 @@ class Controller:
         return delay
 
     def _identifier(self, kind: Kind, obj: dict, request: dict, status: dict) -> str | None:
-        arn = (status.get("ackResourceMetadata") or {}).get("arn")
         if kind.name_member and kind.describe_by == kind.name_member:
             return request.get(kind.name_member) or None
-        return arn
+        return (status.get("ackResourceMetadata") or {}).get("arn")
+
+    def _namespace_annotation(self, obj: dict, name: str) -> str | None:
+        try:
+            namespace = self.objects.get(NAMESPACES, None, obj["metadata"].get("namespace") or "default")
+        except KubeError:
+            return None
+        return (namespace["metadata"].get("annotations") or {}).get(name)
 
     def _sync(self, resource: Resource, kind: Kind, obj: dict, status: dict, key) -> float | None:
         meta = obj["metadata"]
         annotations = meta.get("annotations") or {}
         generation = meta.get("generation", 1)
-        region = annotations.get(REGION)
+        region = annotations.get(REGION) or self._namespace_annotation(obj, NAMESPACE_REGION)
         if region and region != self.ctx.region:
             raise Failure("ValidationException", f"labcloud serves one region, {self.ctx.region}; the annotation "
-                                                 f"{REGION} asks for {region}.")
+                                                 f"{REGION} (or the namespace's {NAMESPACE_REGION}) asks for "
+                                                 f"{region}.")
         book = self.books.get(key, meta["uid"])
         if book.get("terminal_generation") == generation and holds(status, TERMINAL):
             return None  # an error only a spec change fixes: it waits for one
         shape = self.model.operation_model(kind.create).input_shape
         request = to_request(obj.get("spec") or {}, shape)
         adopting = annotations.get(ADOPTION_POLICY)
+        adopted_arn = None
         if adopting in ("adopt", "adopt-or-create"):
-            request = {**request, **self._adoption_fields(kind, annotations, shape)}
-        latest = self.describe(kind, self._identifier(kind, obj, request, status))
+            fields, adopted_arn = self._adoption_fields(kind, annotations, shape)
+            request = {**request, **fields}
+        latest = self.describe(kind, self._identifier(kind, obj, request, status) or adopted_arn)
         if latest is None:
             if adopting == "adopt":
                 raise Failure("ResourceNotFound", f"There is no {kind.kind} to adopt: {kind.describe} found none "
@@ -208,12 +222,15 @@ class Controller:
         drop_condition(status, TERMINAL)
         drop_condition(status, RECOVERABLE)
         state = latest.get(kind.status_member) if kind.status_member else None
-        if state in kind.running:
-            set_condition(status, SYNCED, False, "ResourceNotSynced" if state else None,
-                          f"{kind.status_member} is {state}")
-            return RUNNING_POLL
-        set_condition(status, SYNCED, True, None, f"{kind.status_member} is {state}" if state else None)
-        return None
+        if state is None:
+            set_condition(status, SYNCED, True, None, SYNCED_MESSAGE)
+            return None
+        # (the controller's words: "Endpoint is in InService status.")
+        set_condition(status, SYNCED, state not in kind.running, None, f"{kind.kind} is in {state} status.")
+        if state == kind.terminal_state:
+            set_condition(status, TERMINAL, True, None,
+                          f"{kind.kind} status reached terminal state: {state}. Check the FailureReason.")
+        return RUNNING_POLL if state in kind.running else None
 
     def _failed(self, resource: Resource, obj: dict, status: dict, failure: Failure, key) -> float | None:
         text = f"{failure.code}: {failure.message}"
@@ -221,13 +238,13 @@ class Controller:
         if is_terminal(failure.code, failure.message):
             set_condition(status, TERMINAL, True, failure.code, text)
             drop_condition(status, RECOVERABLE)
-            set_condition(status, SYNCED, False, "Terminal", "the last error needs a change of the spec")
+            set_condition(status, SYNCED, False, text, NOT_SYNCED_MESSAGE)
             self.books.put(key, uid, {**self.books.get(key, uid),
                                       "terminal_generation": obj["metadata"].get("generation", 1)})
             record_event(self.objects, obj, resource, "Warning", "Terminal", text)
             return None
         set_condition(status, RECOVERABLE, True, failure.code, text)
-        set_condition(status, SYNCED, False, "Recoverable", "the controller tries again")
+        set_condition(status, SYNCED, None, text, UNKNOWN_MESSAGE)
         record_event(self.objects, obj, resource, "Warning", "Recoverable", text)
         return -1.0  # (the loop backs off: a negative delay means "retry, waiting longer each time")
 
@@ -237,7 +254,8 @@ class Controller:
         meta = obj["metadata"]
         if kind.finalizer not in meta.get("finalizers", []):
             return None  # another controller's finalizer holds it; nothing of ours to do
-        policy = (meta.get("annotations") or {}).get(DELETION_POLICY, "delete")
+        policy = ((meta.get("annotations") or {}).get(DELETION_POLICY)
+                  or self._namespace_annotation(obj, NAMESPACE_DELETION_POLICY) or "delete")
         if policy != "retain":
             status = copy.deepcopy(obj.get("status") or {})
             shape = self.model.operation_model(kind.create).input_shape
@@ -278,10 +296,12 @@ class Controller:
     def _metadata(self, arn: str) -> dict:
         return {"arn": arn, "ownerAccountID": self.ctx.account_id, "region": self.ctx.region}
 
-    def _adoption_fields(self, kind: Kind, annotations: dict, shape) -> dict:
+    def _adoption_fields(self, kind: Kind, annotations: dict, shape) -> tuple[dict, str | None]:
+        """The create members the adoption-fields annotation names, and the ARN it gives ({"arn": ...}: how a
+        ModelPackage or a PipelineExecution, which have no name, is adopted)."""
         text = annotations.get(ADOPTION_FIELDS)
         if not text:
-            return {}
+            return {}, None
         try:
             fields = json.loads(text)
         except ValueError:
@@ -292,7 +312,7 @@ class Controller:
         name = fields.get("name")
         if name and kind.name_member:
             request.setdefault(kind.name_member, name)
-        return request
+        return request, fields.get("arn") if isinstance(fields.get("arn"), str) else None
 
     def _fill_spec(self, resource: Resource, kind: Kind, obj: dict, latest: dict) -> dict:
         """An adopted resource's spec, from what SageMaker says it is (the create call's members it gives);
@@ -308,6 +328,7 @@ class Controller:
         return to_request(spec, shape)
 
     def _write_status(self, resource: Resource, obj: dict, status: dict) -> None:
+        set_ready(status)
         meta = obj["metadata"]
         arn = (status.get("ackResourceMetadata") or {}).get("arn")
         if arn:
