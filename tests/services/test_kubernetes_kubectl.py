@@ -276,7 +276,8 @@ def test_a_failed_endpoint_is_terminal_and_columns_follow_the_crd(kubectl, bucke
     # An inference script that cannot be imported: the container does not start, the endpoint ends Failed.
     model_data = upload(boto3.client("s3"), BUCKET, "models/broken.tar.gz",
                         model_tarball(fitted_models()[1], BROKEN_SCRIPT))
-    kubectl.apply([_model("kubectl-no-code", model_data), _endpoint_config("kubectl-no-code", "kubectl-no-code", "ml.m5.large"),
+    kubectl.apply([_model("kubectl-no-code", model_data),
+                   _endpoint_config("kubectl-no-code", "kubectl-no-code", "ml.m5.large"),
                    _endpoint("kubectl-failing", "kubectl-no-code")])
     kubectl.wait("endpoint", "kubectl-failing", "condition=ACK.Terminal", timeout=120)
     obj = kubectl.get("endpoint", "kubectl-failing")
@@ -314,3 +315,67 @@ def test_a_namespace_can_say_retain_for_every_object_in_it(kubectl, code):
     sm = boto3.client("sagemaker")
     assert sm.describe_training_job(TrainingJobName="kubectl-kept-by-namespace")["TrainingJobStatus"] == "InProgress"
     sm.stop_training_job(TrainingJobName="kubectl-kept-by-namespace")
+
+
+def _ack(kind: str, name: str, spec: dict) -> dict:
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": kind, "metadata": {"name": name},
+            "spec": spec}
+
+
+def test_the_registry_and_pipeline_kinds_reconcile(kubectl, bucket):
+    _, regressor = fitted_models()
+    model_data = upload(boto3.client("s3"), BUCKET, "models/registered.tar.gz",
+                        model_tarball(regressor, REGRESSOR_SCRIPT))
+    kubectl.apply([
+        _ack("ModelPackageGroup", "kubectl-group", {"modelPackageGroupName": "kubectl-group"}),
+        _ack("ModelPackage", "kubectl-package", {
+            "modelPackageGroupName": "kubectl-group", "modelApprovalStatus": "PendingManualApproval",
+            "inferenceSpecification": {"containers": [{"image": SKLEARN_IMAGE, "modelDataURL": model_data}],
+                                       "supportedContentTypes": ["text/csv"],
+                                       "supportedResponseMIMETypes": ["text/csv"]}}),
+    ])
+    kubectl.wait("modelpackage", "kubectl-package", "condition=ACK.ResourceSynced", timeout=60)
+    package = kubectl.get("modelpackage", "kubectl-package")
+    assert package["status"]["modelPackageStatus"] == "Completed"
+    sm = boto3.client("sagemaker")
+    arn = package["status"]["ackResourceMetadata"]["arn"]
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "PendingManualApproval"
+
+    # Approving is an update the controller sends (UpdateModelPackage).
+    kubectl.run("patch", "modelpackage", "kubectl-package", "--type=merge",
+                "-p", '{"spec": {"modelApprovalStatus": "Approved"}}')
+    wait_until(lambda: sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved",
+               "the approval to reach SageMaker", timeout=30)
+
+    definition = json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": [
+        {"Name": "Check", "Type": "Condition", "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+            "IfSteps": [], "ElseSteps": []}}]})
+    kubectl.apply([
+        _ack("Pipeline", "kubectl-pipeline", {"pipelineName": "kubectl-pipeline", "roleARN": labcloud.ROLE_ARN,
+                                              "pipelineDefinition": definition}),
+        _ack("PipelineExecution", "kubectl-run", {"pipelineName": "kubectl-pipeline"}),
+    ])
+    kubectl.wait("pipelineexecution", "kubectl-run", "condition=ACK.ResourceSynced", timeout=60)
+    run = kubectl.get("pipelineexecution", "kubectl-run")
+    assert run["status"]["pipelineExecutionStatus"] == "Succeeded"
+    executions = sm.list_pipeline_executions(PipelineName="kubectl-pipeline")["PipelineExecutionSummaries"]
+    assert [e["PipelineExecutionArn"] for e in executions] == [run["status"]["ackResourceMetadata"]["arn"]]
+
+
+def test_a_transform_job_manifest_runs_a_batch_transform(kubectl, bucket):
+    _, regressor = fitted_models()
+    s3 = boto3.client("s3")
+    model_data = upload(s3, BUCKET, "models/batch.tar.gz", model_tarball(regressor, REGRESSOR_SCRIPT))
+    X, _ = training_data()
+    upload(s3, BUCKET, "batch/in/rows.csv", csv_rows(X[:5]).encode())
+    kubectl.apply([_model("kubectl-batch-model", model_data), _ack("TransformJob", "kubectl-batch", {
+        "transformJobName": "kubectl-batch", "modelName": "kubectl-batch-model", "batchStrategy": "SingleRecord",
+        "transformInput": {"contentType": "text/csv", "splitType": "Line", "dataSource": {
+            "s3DataSource": {"s3DataType": "S3Prefix", "s3URI": f"s3://{BUCKET}/batch/in/"}}},
+        "transformOutput": {"s3OutputPath": f"s3://{BUCKET}/batch/out/", "assembleWith": "Line"},
+        "transformResources": {"instanceType": "ml.m5.large", "instanceCount": 1}})])
+    kubectl.wait("transformjob", "kubectl-batch", "condition=ACK.ResourceSynced", timeout=120)
+    assert kubectl.get("transformjob", "kubectl-batch")["status"]["transformJobStatus"] == "Completed"
+    out = s3.get_object(Bucket=BUCKET, Key="batch/out/rows.csv.out")["Body"].read().decode()
+    assert len(out.strip().splitlines()) == 5
