@@ -379,3 +379,27 @@ def test_a_transform_job_manifest_runs_a_batch_transform(kubectl, bucket):
     assert kubectl.get("transformjob", "kubectl-batch")["status"]["transformJobStatus"] == "Completed"
     out = s3.get_object(Bucket=BUCKET, Key="batch/out/rows.csv.out")["Body"].read().decode()
     assert len(out.strip().splitlines()) == 5
+
+
+def test_a_processing_job_manifest_runs_its_script(kubectl, bucket):
+    s3 = boto3.client("s3")
+    upload(s3, BUCKET, "processing/code/count.py", b"import os\nrows = open('/opt/ml/processing/input/data/rows.csv')"
+           b".read().splitlines()\nos.makedirs('/opt/ml/processing/output', exist_ok=True)\n"
+           b"open('/opt/ml/processing/output/count.txt', 'w').write(str(len(rows)))\n")
+    upload(s3, BUCKET, "processing/data/rows.csv", b"1,2\n3,4\n5,6\n")
+    kubectl.apply(_ack("ProcessingJob", "kubectl-processing", {
+        "processingJobName": "kubectl-processing", "roleARN": labcloud.ROLE_ARN,
+        "appSpecification": {"imageURI": SKLEARN_IMAGE,
+                             "containerEntrypoint": ["python3", "/opt/ml/processing/input/code/count.py"]},
+        "processingResources": {"clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.large",
+                                                  "volumeSizeInGB": 5}},
+        "processingInputs": [
+            {"inputName": name, "s3Input": {"s3URI": f"s3://{BUCKET}/processing/{name}/", "s3DataType": "S3Prefix",
+                                            "s3InputMode": "File", "localPath": f"/opt/ml/processing/input/{name}"}}
+            for name in ("code", "data")],
+        "processingOutputConfig": {"outputs": [{"outputName": "count", "s3Output": {
+            "s3URI": f"s3://{BUCKET}/processing/out", "localPath": "/opt/ml/processing/output",
+            "s3UploadMode": "EndOfJob"}}]}}))
+    kubectl.wait("processingjob", "kubectl-processing", "condition=ACK.ResourceSynced", timeout=120)
+    assert kubectl.get("processingjob", "kubectl-processing")["status"]["processingJobStatus"] == "Completed"
+    assert s3.get_object(Bucket=BUCKET, Key="processing/out/count.txt")["Body"].read() == b"3"
