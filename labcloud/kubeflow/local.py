@@ -60,50 +60,69 @@ def offline_environment():
                 os.environ[key] = value
 
 
-class _Tail:
-    """Passes what is printed on to `out` and keeps its last lines (kfp prints each step's log there)."""
+class _StepLog:
+    """Takes what kfp prints while a pipeline runs (its own lines and each step's streamed log): writes all
+    of it to `log`, and prints on `out` only one line per finished step and one for the pipeline, so a
+    notebook cell shows the run's progress, not every step's pip and SDK output."""
 
-    def __init__(self, out, keep: int = 500):
-        self.out = out
+    _FINISHED = re.compile(r"(Task|Pipeline) (.+?) finished with status (\w+)")
+
+    def __init__(self, out, log, keep: int = 500):
+        self.out, self.log = out, log
         self.lines: collections.deque[str] = collections.deque(maxlen=keep)
         self._partial = ""
 
     def write(self, text: str) -> int:
-        self.out.write(text)
+        self.log.write(text)
         *done, self._partial = (self._partial + text).split("\n")
-        self.lines.extend(done)
+        for line in done:
+            line = _ANSI.sub("", line)
+            self.lines.append(line)
+            finished = self._FINISHED.search(line)
+            if finished:
+                kind, name, status = finished.groups()
+                self.out.write(f"{'step' if kind == 'Task' else 'pipeline'} {name}: {status}\n")
         return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+        self.out.flush()
 
     def error(self) -> str | None:
         """The last error a step printed: its traceback's last line, or pip's error."""
-        for line in reversed([*self.lines, self._partial]):
-            found = _ERROR.match(_ANSI.sub("", line))
+        for line in reversed([*self.lines, _ANSI.sub("", self._partial)]):
+            found = _ERROR.match(line)
             if found:
                 return f"{found.group(1)}: {found.group(2)}"
         return None
 
-    def __getattr__(self, name):  # flush, isatty, fileno, encoding, ...: the real stream's
-        return getattr(self.out, name)
+    def isatty(self) -> bool:
+        return False
 
 
 def run(pipeline_func, pipeline_root: str | os.PathLike | None = None, **arguments) -> dict:
     """Run the pipeline (or a single component) locally with `arguments`, each step as a subprocess;
     returns its outputs by name (`{"Output": value}` for a single unnamed one, {} when it declares none).
 
-    A failing step fails the run: RuntimeError naming the step and ending with the step's error (an
-    ACK.Terminal condition's message, a timeout, pip's word for a missing package); the step's whole log is
-    printed above. The steps' inputs and outputs are kept under `pipeline_root` (a new temporary folder
-    when it is None)."""
+    It prints one line per finished step; the whole log (kfp's lines and each step's output) is kept in
+    `run.log` under `pipeline_root`, with the steps' inputs and outputs (`pipeline_root` is a new temporary
+    folder when it is None). A failing step fails the run: RuntimeError naming the step and ending with the
+    step's error (an ACK.Terminal condition's message, a timeout, pip's word for a missing package) and
+    where the log is."""
     from kfp import local
 
     root = Path(pipeline_root) if pipeline_root else Path(tempfile.mkdtemp(prefix="kfp-local-"))
+    root.mkdir(parents=True, exist_ok=True)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
-    tail = _Tail(sys.stdout)
-    try:
-        with offline_environment(), contextlib.redirect_stdout(tail):
-            task = pipeline_func(**arguments)
-    except RuntimeError as err:
-        error = tail.error()
-        message = _ANSI.sub("", str(err))
-        raise RuntimeError(f"{message.rstrip('.')}; the step's error: {error}" if error else message) from None
+    log_path = root / "run.log"
+    with open(log_path, "a", encoding="utf-8") as log:
+        steps = _StepLog(sys.stdout, log)
+        try:
+            with offline_environment(), contextlib.redirect_stdout(steps):
+                task = pipeline_func(**arguments)
+        except RuntimeError as err:
+            error = steps.error()
+            message = _ANSI.sub("", str(err)).rstrip(".")
+            said = f"{message}; the step's error: {error}" if error else message
+            raise RuntimeError(f"{said} (the whole log: {log_path})") from None
     return dict(task.outputs) if task is not None and task.outputs else {}

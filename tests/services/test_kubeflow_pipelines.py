@@ -27,7 +27,7 @@ from labcloud.client import kubeconfig
 from labcloud.kubeflow import components, local
 from labcloud.kubeflow.ack import apply_and_wait
 from tests.support.hosting import REGRESSOR_SCRIPT, SKLEARN_IMAGE, csv_rows, training_data, upload
-from tests.support.kubectl import Kubectl, condition
+from tests.support.kubectl import Kubectl, condition, training_spec
 from tests.support.scripts import sourcedir_tarball
 
 BUCKET = "kfp-lab"
@@ -48,18 +48,6 @@ open(os.path.join(model_dir, "code", "inference.py"), "w").write({REGRESSOR_SCRI
 """
 
 
-def training_spec(name: str, code_uri: str, role: str = labcloud.ROLE_ARN) -> dict:
-    return {
-        "trainingJobName": name,
-        "roleARN": role,
-        "algorithmSpecification": {"trainingImage": SKLEARN_IMAGE, "trainingInputMode": "File"},
-        "hyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"{code_uri}"'},
-        "outputDataConfig": {"s3OutputPath": f"s3://{BUCKET}/output"},
-        "resourceConfig": {"instanceType": "ml.m5.large", "instanceCount": 1, "volumeSizeInGB": 5},
-        "stoppingCondition": {"maxRuntimeInSeconds": 600},
-    }
-
-
 def config_spec(name: str, model: str, instance_type: str = "ml.m5.large") -> dict:
     return {"endpointConfigName": name, "productionVariants": [{
         "variantName": "AllTraffic", "modelName": model, "initialInstanceCount": 1, "instanceType": instance_type}]}
@@ -71,7 +59,7 @@ def deploy_pipeline(prefix: str, code: str, kube: str, role: str = labcloud.ROLE
     @dsl.pipeline(name=f"{prefix}-train-and-deploy")
     def pipeline() -> str:
         trained = components.training_job(kubeconfig=kube, name=f"{prefix}-train",
-                                          spec=training_spec(f"{prefix}-train", code, role=role))
+                                          spec=training_spec(f"{prefix}-train", code, BUCKET, role=role))
         registered = components.model(kubeconfig=kube, name=f"{prefix}-model", spec={
             "modelName": f"{prefix}-model", "executionRoleARN": role,
             "primaryContainer": {"image": SKLEARN_IMAGE, "modelDataURL": trained.outputs["model_artifacts"],
@@ -321,9 +309,15 @@ def test_the_pipeline_compiles_offline_to_four_ordered_steps(tmp_path, kube_path
     assert all("def apply_and_wait(" in executor["container"]["command"][-1] for executor in executors.values())
 
 
-def test_the_pipeline_runs_locally_and_leaves_a_serving_endpoint(tmp_path, kube_path, code_uri, package_index):
+def test_the_pipeline_runs_locally_and_leaves_a_serving_endpoint(tmp_path, kube_path, code_uri, package_index,
+                                                                 capfd):
     outputs = local.run(deploy_pipeline("kfp-run", code_uri, kube_path), pipeline_root=tmp_path / "root")
     assert outputs == {"Output": "InService"}
+    # One line per step and one for the pipeline; the steps' own output is in the log file.
+    assert capfd.readouterr().out.splitlines() == [
+        "step 'training-job': SUCCESS", "step 'model': SUCCESS", "step 'endpoint-config': SUCCESS",
+        "step 'endpoint': SUCCESS", "pipeline 'kfp-run-train-and-deploy': SUCCESS"]
+    assert "Streamed logs" in (tmp_path / "root" / "run.log").read_text()
     assert package_index.requests == []  # no step's pip asked an index for anything
     assert "PIP_NO_INDEX" not in os.environ  # the run's environment is put back
 
@@ -371,9 +365,11 @@ def test_a_step_whose_resource_is_terminal_fails_the_run_with_the_api_error(tmp_
     status = Kubectl(kube_path).get("trainingjob", "kfp-bad-role-train")["status"]
     terminal = condition({"status": status}, "ACK.Terminal")
     assert terminal["status"] == "True" and "NoSuchRole" in terminal["message"]
-    assert str(failed.value).endswith(f"is ACK.Terminal: {terminal['message']}")
-    printed = capfd.readouterr()  # the step's log, above the error
-    assert f"TrainingJob kfp-bad-role-train is ACK.Terminal: {terminal['message']}" in printed.out + printed.err
+    log = tmp_path / "root" / "run.log"
+    assert str(failed.value).endswith(f"is ACK.Terminal: {terminal['message']} (the whole log: {log})")
+    assert f"TrainingJob kfp-bad-role-train is ACK.Terminal: {terminal['message']}" in log.read_text()
+    printed = capfd.readouterr().out.splitlines()  # one line for the step that failed, none for its log
+    assert printed == ["step 'training-job': FAILURE"]
     with pytest.raises(ClientError, match="Could not find"):  # no later step ran
         boto3.client("sagemaker").describe_model(ModelName="kfp-bad-role-model")
 
@@ -400,5 +396,4 @@ def test_the_steps_run_with_this_interpreter_and_pip_never_asks_an_index(tmp_pat
         local.run(needs_a_missing_package, pipeline_root=tmp_path / "missing")
     assert time.monotonic() - started < 30
     assert package_index.requests == []
-    printed = capfd.readouterr()
-    assert "labcloud-no-such-package" in printed.out + printed.err
+    assert "labcloud-no-such-package" in (tmp_path / "missing" / "run.log").read_text()

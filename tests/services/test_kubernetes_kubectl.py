@@ -13,7 +13,7 @@ import labcloud
 from labcloud.client import kubeconfig
 from tests.support.hosting import (BROKEN_SCRIPT, REGRESSOR_SCRIPT, SKLEARN_IMAGE, csv_rows, fitted_models,
                                    model_tarball, training_data, upload)
-from tests.support.kubectl import Kubectl, condition
+from tests.support.kubectl import Kubectl, condition, training_spec
 from tests.support.scripts import sourcedir_tarball
 from tests.support.waiting import wait_until
 
@@ -50,18 +50,8 @@ def code(bucket) -> dict:
 
 
 def training_job(name: str, code_uri: str, role: str = labcloud.ROLE_ARN, **spec) -> dict:
-    body = {
-        "trainingJobName": name,
-        "roleARN": role,
-        "algorithmSpecification": {"trainingImage": SKLEARN_IMAGE, "trainingInputMode": "File"},
-        "hyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"{code_uri}"'},
-        "outputDataConfig": {"s3OutputPath": f"s3://{BUCKET}/output"},
-        "resourceConfig": {"instanceType": "ml.m5.large", "instanceCount": 1, "volumeSizeInGB": 5},
-        "stoppingCondition": {"maxRuntimeInSeconds": 600},
-        **spec,
-    }
     return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "TrainingJob",
-            "metadata": {"name": name}, "spec": body}
+            "metadata": {"name": name}, "spec": {**training_spec(name, code_uri, BUCKET, role), **spec}}
 
 
 def test_kubectl_sees_the_ack_kinds_and_explains_their_fields(kubectl):

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
+import labcloud
 from labcloud.client.kubectl import find
+from tests.support.hosting import SKLEARN_IMAGE
 
 
 def kubectl_path() -> str:
@@ -53,3 +55,17 @@ class Kubectl:
 def condition(obj: dict, kind: str) -> dict | None:
     """The status condition of type `kind` (ACK.ResourceSynced, ACK.Terminal, ...), if the object has it."""
     return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == kind), None)
+
+
+def training_spec(name: str, code_uri: str, bucket: str, role: str = labcloud.ROLE_ARN) -> dict:
+    """A TrainingJob's spec (the controller's field names): the SKLearn image runs train.py from `code_uri`
+    on one ml.m5.large, writing to s3://bucket/output."""
+    return {
+        "trainingJobName": name,
+        "roleARN": role,
+        "algorithmSpecification": {"trainingImage": SKLEARN_IMAGE, "trainingInputMode": "File"},
+        "hyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"{code_uri}"'},
+        "outputDataConfig": {"s3OutputPath": f"s3://{bucket}/output"},
+        "resourceConfig": {"instanceType": "ml.m5.large", "instanceCount": 1, "volumeSizeInGB": 5},
+        "stoppingCondition": {"maxRuntimeInSeconds": 600},
+    }

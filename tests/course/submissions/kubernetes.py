@@ -35,3 +35,23 @@ SUBMISSIONS = [
                     '"spec": {"endpointName": endpoint_name, "endpointConfigName": config_name}}'))},
     ),
 ]
+
+SUBMISSIONS += [
+    Submission(
+        "pipeline-config-not-after-the-model", FULL - 3,
+        "the endpoint config step does not wait for the model step (no .after(model)): the compiled pipeline "
+        "lets it run first, so the pipeline check loses its points",
+        {"pipeline": replace('"initialInstanceCount": 1, "instanceType": "ml.m5.large"}]}).after(model)',
+                             '"initialInstanceCount": 1, "instanceType": "ml.m5.large"}]})')},
+    ),
+    Submission(
+        "model-without-its-inference-script", FULL - 5,
+        "the Model's container has no SAGEMAKER_PROGRAM: the serving container cannot find inference.py, so "
+        "the endpoint never serves and the endpoint and roll checks lose their points",
+        {"hosting-manifests": replace(
+            '"primaryContainer": {"image": IMAGE, "modelDataURL": artifacts,\n'
+            '                                   "environment": {"SAGEMAKER_PROGRAM": "inference.py",\n'
+            '                                                   "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}}}},',
+            '"primaryContainer": {"image": IMAGE, "modelDataURL": artifacts}}},')},
+    ),
+]
