@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -100,6 +101,20 @@ class _StepLog:
         return False
 
 
+@contextlib.contextmanager
+def _root_logging_to(stream):
+    """Send the root logger's records to `stream` while a pipeline runs: kfp logs a few lines (the
+    workspace it cleaned up) outside its own logging context, which would otherwise reach whatever handler
+    the kernel or the SDK set up."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [logging.StreamHandler(stream)]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
 def run(pipeline_func, pipeline_root: str | os.PathLike | None = None, **arguments) -> dict:
     """Run the pipeline (or a single component) locally with `arguments`, each step as a subprocess;
     returns its outputs by name (`{"Output": value}` for a single unnamed one, {} when it declares none).
@@ -118,7 +133,7 @@ def run(pipeline_func, pipeline_root: str | os.PathLike | None = None, **argumen
     with open(log_path, "a", encoding="utf-8") as log:
         steps = _StepLog(sys.stdout, log)
         try:
-            with offline_environment(), contextlib.redirect_stdout(steps):
+            with offline_environment(), contextlib.redirect_stdout(steps), _root_logging_to(steps):
                 task = pipeline_func(**arguments)
         except RuntimeError as err:
             error = steps.error()

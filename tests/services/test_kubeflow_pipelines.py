@@ -7,6 +7,7 @@ compiled offline and run with kfp's local subprocess runner against labcloud's K
 import ast
 import http.server
 import importlib.metadata
+import logging
 import os
 import re
 import shlex
@@ -311,13 +312,25 @@ def test_the_pipeline_compiles_offline_to_four_ordered_steps(tmp_path, kube_path
 
 def test_the_pipeline_runs_locally_and_leaves_a_serving_endpoint(tmp_path, kube_path, code_uri, package_index,
                                                                  capfd):
-    outputs = local.run(deploy_pipeline("kfp-run", code_uri, kube_path), pipeline_root=tmp_path / "root")
+    # A notebook whose root logger prints INFO lines (as logging.basicConfig(level=INFO) makes it) sees
+    # none of kfp's.
+    kernel_handler, root = logging.StreamHandler(sys.stderr), logging.getLogger()
+    root.addHandler(kernel_handler)
+    level, _ = root.level, root.setLevel(logging.INFO)
+    try:
+        outputs = local.run(deploy_pipeline("kfp-run", code_uri, kube_path), pipeline_root=tmp_path / "root")
+    finally:
+        root.removeHandler(kernel_handler)
+        root.setLevel(level)
     assert outputs == {"Output": "InService"}
     # One line per step and one for the pipeline; the steps' own output is in the log file.
-    assert capfd.readouterr().out.splitlines() == [
+    printed = capfd.readouterr()
+    assert "Cleaned up workspace" not in printed.err
+    assert printed.out.splitlines() == [
         "step 'training-job': SUCCESS", "step 'model': SUCCESS", "step 'endpoint-config': SUCCESS",
         "step 'endpoint': SUCCESS", "pipeline 'kfp-run-train-and-deploy': SUCCESS"]
-    assert "Streamed logs" in (tmp_path / "root" / "run.log").read_text()
+    log = (tmp_path / "root" / "run.log").read_text()
+    assert "Streamed logs" in log and "Cleaned up workspace" in log
     assert package_index.requests == []  # no step's pip asked an index for anything
     assert "PIP_NO_INDEX" not in os.environ  # the run's environment is put back
 
