@@ -25,6 +25,7 @@ Every answer carries x-amzn-RequestId (the gateway's request id); every error th
 from __future__ import annotations
 
 import http
+import io
 import logging
 import socket
 import threading
@@ -70,6 +71,11 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             except (OSError, ValueError) as err:  # a failed handshake (ssl.SSLError is an OSError), a reset
                 self.tls_failed = True
                 _access_log.debug("a connection failed before its first request: %s", err)
+        if self.tls_failed:
+            # A failed wrap_socket has closed the socket: nothing to read or write; handle() returns and
+            # finish() closes these.
+            self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
+            return
         super().setup()
 
     def handle_one_request(self) -> None:

@@ -353,6 +353,20 @@ def test_a_head_sent_a_byte_at_a_time_is_cut_off(short_limits, monkeypatch):
     assert closed and time.monotonic() - started < 6
 
 
+def test_a_broken_tls_handshake_ends_its_connection_quietly(labcloud_server):
+    # The first byte opens a TLS handshake (HTTPS shares the port); the rest is no ClientHello.
+    for garbage in (b"\x16\x03\x01\x00\x05hello", b"\x16"):
+        with socket.create_connection(("127.0.0.1", labcloud_server.port), timeout=5) as sock:
+            sock.sendall(garbage)
+            sock.shutdown(socket.SHUT_WR)
+            try:
+                while sock.recv(1024):
+                    pass
+            except OSError:
+                pass
+    assert boto3.client("s3").list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def test_the_handler_itself_never_failed_on_any_of_these(labcloud_server):
     # (socketserver prints this when a request handler raises: a fault of the HTTP layer, not of a service)
     assert "Exception occurred during processing of request" not in labcloud_server.log()
