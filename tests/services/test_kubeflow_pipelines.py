@@ -316,7 +316,8 @@ def test_the_pipeline_runs_locally_and_leaves_a_serving_endpoint(tmp_path, kube_
     # none of kfp's.
     kernel_handler, root = logging.StreamHandler(sys.stderr), logging.getLogger()
     root.addHandler(kernel_handler)
-    level, _ = root.level, root.setLevel(logging.INFO)
+    level = root.level
+    root.setLevel(logging.INFO)
     try:
         outputs = local.run(deploy_pipeline("kfp-run", code_uri, kube_path), pipeline_root=tmp_path / "root")
     finally:

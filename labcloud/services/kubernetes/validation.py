@@ -29,13 +29,13 @@ def _show(value) -> str:
     return json.dumps(value)
 
 
-# bool before int: True is an int to Python, a boolean to JSON.
-_TYPE_NAMES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
-               (dict, "object"))
+# The order in which _TYPES names a value: boolean before integer (True is an int to Python, a boolean
+# to JSON), integer before number (an int is both).
+_NAMING_ORDER = ("boolean", "integer", "number", "string", "array", "object")
 
 
 def _type_of(value) -> str:
-    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), "null")
+    return next((name for name in _NAMING_ORDER if isinstance(value, _TYPES[name])), "null")
 
 
 def prune(value, schema: dict, path: str, unknown: list[str]):
