@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -129,6 +130,9 @@ def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.Notebo
             cell.outputs = []
             cell.execution_count = None
 
+        elif cell.cell_type == "code":
+            cell.outputs = _without_progress_marks(cell.outputs)
+
     view.cells = _with_check_labels(view.cells)
 
     # The note goes under the page title (the first cell, when it is a "# " heading).
@@ -140,6 +144,25 @@ def student_view(nb: nbformat.NotebookNode, config, lab: str) -> nbformat.Notebo
     # Outputs are final: myst-nb must render them, not run the stubs.
     view.metadata["mystnb"] = {"execution_mode": "off"}
     return view
+
+
+_PROGRESS_MARK = re.compile(r"[-!.*]+")
+
+
+def _without_progress_marks(outputs: list) -> list:
+    """The SDK's waits print "-", "." and "!" as a job or endpoint progresses: a reader of the page gets
+    nothing from them, so stream outputs lose the lines made of them alone (and empty streams go)."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            lines = [line for line in out.get("text", "").splitlines(keepends=True)
+                     if not _PROGRESS_MARK.fullmatch(line.strip())]
+            if not "".join(lines).strip():
+                continue
+            out = copy.deepcopy(out)
+            out["text"] = "".join(lines)
+        kept.append(out)
+    return kept
 
 
 def check_label(cell) -> str:

@@ -76,8 +76,12 @@ def test_leak_scanner_sees_through_html_rendering(tmp_path):
 
 @pytest.mark.parametrize("lab", LABS)
 def test_lab_pages_show_no_boxes_of_log_lines(site, lab):
-    """Outputs are the cells' own: no INFO lines from botocore or the SDK repeating what the code just did."""
+    """Outputs are the cells' own: no INFO lines from botocore or the SDK repeating what the code just did,
+    and none of the SDK's progress marks ("-", "!") on lines of their own."""
     shown = nbformat.read(site / "_sources" / "book" / "labs" / f"{lab}.ipynb", as_version=4)
     logged = [line for cell in shown.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
               for line in str(out.get("text", "")).splitlines() if line.startswith("INFO:")]
     assert logged == [], f"{lab}: log lines on the page: {logged[:5]}"
+    marks = [line for cell in shown.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+             for line in str(out.get("text", "")).splitlines() if line.strip() and not line.strip("-!.* ")]
+    assert marks == [], f"{lab}: lone progress marks on the page: {marks[:5]}"
