@@ -81,3 +81,50 @@ def test_lab_pages_show_no_boxes_of_log_lines(site, lab):
     logged = [line for cell in shown.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
               for line in str(out.get("text", "")).splitlines() if line.startswith("INFO:")]
     assert logged == [], f"{lab}: log lines on the page: {logged[:5]}"
+
+
+def figure_captions(chapter: Path) -> list[str]:
+    """The caption of every `{figure}` in a MyST chapter, in order: the first paragraph of the
+    directive's body after its `:option:` lines, as one line."""
+    captions = []
+    lines = chapter.read_text().splitlines()
+    for i, line in enumerate(lines):
+        opening = re.match(r"\s*(`{3,}|:{3,})\{figure\}", line)
+        if not opening:
+            continue
+        fence, body = opening.group(1), []
+        for following in lines[i + 1:]:
+            if following.strip() == fence:
+                break
+            body.append(following.strip())
+        paragraph = []
+        for text in body:
+            if text.startswith(":") and not paragraph:
+                continue
+            if not text:
+                if paragraph:
+                    break
+                continue
+            paragraph.append(text)
+        captions.append(" ".join(paragraph))
+    return captions
+
+
+def test_figure_captions_are_numbered_per_chapter():
+    """Each chapter numbers its figures in its captions, "Figure 1:", "Figure 2:", ... in order, so
+    that the text can say "Figure 2" and mean the one on that page."""
+    wrong = []
+    for chapter in sorted((REPO / "chapters").glob("*.md")):
+        for number, caption in enumerate(figure_captions(chapter), start=1):
+            if not caption.startswith(f"Figure {number}: "):
+                wrong.append(f"{chapter.name}: figure {number} has the caption {caption[:60]!r}")
+    assert wrong == []
+
+
+def test_figure_captions_are_read_from_the_directive_body(tmp_path):
+    """The caption reader skips options and stops at the caption's end, or the test above checks nothing."""
+    page = tmp_path / "page.md"
+    page.write_text("```{figure} a.svg\n:alt: A\n:width: 100%\n\nFigure 1: One\nline.\n\nLegend.\n```\n\n"
+                    ":::{figure} b.svg\nFigure 2: Two.\n:::\n")
+    assert figure_captions(page) == ["Figure 1: One line.", "Figure 2: Two."]
+
