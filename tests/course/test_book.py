@@ -128,3 +128,39 @@ def test_figure_captions_are_read_from_the_directive_body(tmp_path):
                     ":::{figure} b.svg\nFigure 2: Two.\n:::\n")
     assert figure_captions(page) == ["Figure 1: One line.", "Figure 2: Two."]
 
+
+def toc_files(toc: Path) -> list[str]:
+    """Every file of a jb-book `_toc.yml` in reading order, the order of the book's "next" links."""
+    import yaml
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                yield entry["file"]
+            yield from walk(entry.get("sections"))
+
+    book = yaml.safe_load(toc.read_text())
+    files = [book["root"]]
+    for part in book.get("parts", [{"chapters": book.get("chapters")}]):
+        files += walk(part.get("chapters"))
+    return files
+
+
+def chapter_labs(chapters: Path) -> dict[str, str]:
+    """Each topic chapter and the lab it introduces as "the lab": {"chapters/x": "book/labs/y"}."""
+    labs = {}
+    for chapter in sorted(chapters.glob("*.md")):
+        found = re.search(r"\{doc\}`the lab <\.\./(book/labs/[^>]+)>`", chapter.read_text())
+        if found:
+            labs[f"chapters/{chapter.stem}"] = found.group(1)
+    return labs
+
+
+def test_toc_puts_each_lab_next_after_its_chapter():
+    """The book's "next" link goes from a topic chapter to its lab: in _toc.yml every chapter that
+    introduces a lab is directly followed by that lab's page, and every lab has such a chapter."""
+    files = toc_files(REPO / "_toc.yml")
+    labs = chapter_labs(REPO / "chapters")
+    assert sorted(labs.values()) == sorted(f"book/labs/{lab}" for lab in LABS)
+    following = dict(zip(files, files[1:]))
+    assert {chapter: following.get(chapter) for chapter in labs} == labs
