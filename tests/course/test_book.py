@@ -119,6 +119,10 @@ def test_figure_captions_are_numbered_per_chapter():
             if not caption.startswith(f"Figure {number}: "):
                 wrong.append(f"{chapter.name}: figure {number} has the caption {caption[:60]!r}")
     assert wrong == []
+    # Sphinx's own numbering counts across the book ("Fig. 6" before a chapter's "Figure 1"): off.
+    import yaml
+
+    assert yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"]["config"]["numfig"] is False
 
 
 def test_figure_captions_are_read_from_the_directive_body(tmp_path):
