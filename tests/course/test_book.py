@@ -119,10 +119,19 @@ def test_figure_captions_are_numbered_per_chapter():
             if not caption.startswith(f"Figure {number}: "):
                 wrong.append(f"{chapter.name}: figure {number} has the caption {caption[:60]!r}")
     assert wrong == []
-    # Sphinx's own numbering counts across the book ("Fig. 6" before a chapter's "Figure 1"): off.
+    # Sphinx's own numbering counts across the book ("Fig. 6" before a chapter's "Figure 1"): off, and
+    # Jupyter Book's LaTeX extension, which turns it back on, not loaded.
     import yaml
 
-    assert yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"]["config"]["numfig"] is False
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["numfig"] is False
+    assert config["latex"]["use_jupyterbook_latex"] is False
+
+
+def test_site_shows_only_the_chapters_own_figure_numbers(site):
+    pages = sorted((site / "chapters").glob("*.html"))
+    assert pages and [p.name for p in pages if 'class="caption-number"' in p.read_text()] == []
+    assert '<span class="caption-text">Figure 1: ' in (site / "chapters" / "spot-training.html").read_text()
 
 
 def test_figure_captions_are_read_from_the_directive_body(tmp_path):
