@@ -85,3 +85,99 @@ def test_lab_pages_show_no_boxes_of_log_lines(site, lab):
     marks = [line for cell in shown.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
              for line in str(out.get("text", "")).splitlines() if line.strip() and not line.strip("-!.* ")]
     assert marks == [], f"{lab}: lone progress marks on the page: {marks[:5]}"
+
+
+def figure_captions(chapter: Path) -> list[str]:
+    """The caption of every `{figure}` in a MyST chapter, in order: the first paragraph of the
+    directive's body after its `:option:` lines, as one line."""
+    captions = []
+    lines = chapter.read_text().splitlines()
+    for i, line in enumerate(lines):
+        opening = re.match(r"\s*(`{3,}|:{3,})\{figure\}", line)
+        if not opening:
+            continue
+        fence, body = opening.group(1), []
+        for following in lines[i + 1:]:
+            if following.strip() == fence:
+                break
+            body.append(following.strip())
+        paragraph = []
+        for text in body:
+            if text.startswith(":") and not paragraph:
+                continue
+            if not text:
+                if paragraph:
+                    break
+                continue
+            paragraph.append(text)
+        captions.append(" ".join(paragraph))
+    return captions
+
+
+def test_figure_captions_are_numbered_per_chapter():
+    """Each chapter numbers its figures in its captions, "Figure 1:", "Figure 2:", ... in order, so
+    that the text can say "Figure 2" and mean the one on that page."""
+    wrong = []
+    for chapter in sorted((REPO / "chapters").glob("*.md")):
+        for number, caption in enumerate(figure_captions(chapter), start=1):
+            if not caption.startswith(f"Figure {number}: "):
+                wrong.append(f"{chapter.name}: figure {number} has the caption {caption[:60]!r}")
+    assert wrong == []
+    # Sphinx's own numbering counts across the book ("Fig. 6" before a chapter's "Figure 1"): off, and
+    # Jupyter Book's LaTeX extension, which turns it back on, not loaded.
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["numfig"] is False
+    assert config["latex"]["use_jupyterbook_latex"] is False
+
+
+def test_site_shows_only_the_chapters_own_figure_numbers(site):
+    pages = sorted((site / "chapters").glob("*.html"))
+    assert pages and [p.name for p in pages if 'class="caption-number"' in p.read_text()] == []
+    assert '<span class="caption-text">Figure 1: ' in (site / "chapters" / "spot-training.html").read_text()
+
+
+def test_figure_captions_are_read_from_the_directive_body(tmp_path):
+    """The caption reader skips options and stops at the caption's end, or the test above checks nothing."""
+    page = tmp_path / "page.md"
+    page.write_text("```{figure} a.svg\n:alt: A\n:width: 100%\n\nFigure 1: One\nline.\n\nLegend.\n```\n\n"
+                    ":::{figure} b.svg\nFigure 2: Two.\n:::\n")
+    assert figure_captions(page) == ["Figure 1: One line.", "Figure 2: Two."]
+
+
+def toc_files(toc: Path) -> list[str]:
+    """Every file of a jb-book `_toc.yml` in reading order, the order of the book's "next" links."""
+    import yaml
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                yield entry["file"]
+            yield from walk(entry.get("sections"))
+
+    book = yaml.safe_load(toc.read_text())
+    files = [book["root"]]
+    for part in book.get("parts", [{"chapters": book.get("chapters")}]):
+        files += walk(part.get("chapters"))
+    return files
+
+
+def chapter_labs(chapters: Path) -> dict[str, str]:
+    """Each topic chapter and the lab it introduces as "the lab": {"chapters/x": "book/labs/y"}."""
+    labs = {}
+    for chapter in sorted(chapters.glob("*.md")):
+        found = re.search(r"\{doc\}`the lab <\.\./(book/labs/[^>]+)>`", chapter.read_text())
+        if found:
+            labs[f"chapters/{chapter.stem}"] = found.group(1)
+    return labs
+
+
+def test_toc_puts_each_lab_next_after_its_chapter():
+    """The book's "next" link goes from a topic chapter to its lab: in _toc.yml every chapter that
+    introduces a lab is directly followed by that lab's page, and every lab has such a chapter."""
+    files = toc_files(REPO / "_toc.yml")
+    labs = chapter_labs(REPO / "chapters")
+    assert sorted(labs.values()) == sorted(f"book/labs/{lab}" for lab in LABS)
+    following = dict(zip(files, files[1:]))
+    assert {chapter: following.get(chapter) for chapter in labs} == labs
