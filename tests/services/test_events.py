@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 
 def test_a_published_event_reaches_a_rules_queue_and_the_subscribers(in_process):
@@ -32,3 +33,11 @@ def test_a_published_event_reaches_a_rules_queue_and_the_subscribers(in_process)
         "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"]
     assert [e["detail"]["ModelApprovalStatus"] for e in seen] == ["PendingManualApproval", "Approved"]
     assert seen[0]["account"] == "123456789012" and seen[0]["region"] == "us-east-1"
+
+
+def test_a_missing_rules_targets_are_resource_not_found(labcloud_server):
+    """moto answers this JSON error labelled text/html; it reaches the client as EventBridge's error, not as
+    a page labcloud has no operation for."""
+    events = boto3.client("events")
+    with pytest.raises(events.exceptions.ResourceNotFoundException, match="nope"):
+        events.list_targets_by_rule(Rule="nope")

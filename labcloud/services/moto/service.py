@@ -246,13 +246,14 @@ def _json_operation(service: str, prefix: str, operation: str) -> bool:
 
 def _aws_shaped(app, environ, start_response):
     """moto's answer, except that Flask's own HTML error pages (a method or path no backend routes) become
-    AWS's error body: 405 MethodNotAllowed, 404 NotFound, as S3 names them."""
+    AWS's error body: 405 MethodNotAllowed, 404 NotFound, as S3 names them. Some of moto's own JSON errors
+    also go out labelled text/html (events' ResourceNotFoundException); those pass, labelled as JSON."""
     page = {}
 
     def start(status, headers, exc_info=None):
         code = int(status.split()[0])
         if code >= 400 and any(k.lower() == "content-type" and v.startswith("text/html") for k, v in headers):
-            page["status"] = code
+            page.update(status=code, line=status, headers=headers)
             return lambda data: None
         return start_response(status, headers, exc_info)
 
@@ -268,8 +269,14 @@ def _aws_shaped(app, environ, start_response):
         raise coded("InvalidRequest", 400, "The request body nests too deeply.") from None
     if not page:
         return chunks
+    body = b"".join(chunks)
     if hasattr(chunks, "close"):
         chunks.close()
+    if body.lstrip().startswith(b"{"):
+        headers = [(k, v) for k, v in page["headers"] if k.lower() not in ("content-type", "content-length")]
+        start_response(page["line"], [*headers, ("Content-Type", "application/x-amz-json-1.1"),
+                                      ("Content-Length", str(len(body)))])
+        return [body]
     code = page["status"]
     err = AWSError(f"labcloud (moto) has no {environ.get('REQUEST_METHOD', '')[:16]} operation at "
                    f"{environ.get('PATH_INFO', '')[:200]}.")
