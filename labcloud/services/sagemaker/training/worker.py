@@ -221,32 +221,32 @@ class TrainingWorker(Worker):
         script = container.ScriptMode.from_hyperparameters(self.job.get("HyperParameters"))
         return Instance(folder, layout, image, script, checkpoint_dir)
 
-    def _download(self, s3, instance: Instance) -> tuple[list[str], str, int]:
+    def _download(self, s3, instance: Instance) -> tuple[list[str], str, dict[str, str]]:
         """Channels, code and checkpoints into the instance; returns (argv, cwd, checkpoints restored)."""
         container.download_channels(s3, instance.layout, self.job)
         if instance.script is not None:
             container.download_code(s3, instance.layout, instance.script)
         argv, cwd = container.command(instance.layout, instance.image, instance.script)
         checkpoint = self.job.get("CheckpointConfig")
-        restored = checkpoints.restore(s3, checkpoint["S3Uri"], instance.checkpoint_dir) if checkpoint else 0
+        restored = checkpoints.restore(s3, checkpoint["S3Uri"], instance.checkpoint_dir) if checkpoint else {}
         if instance.script is not None and instance.layout.path("code", "requirements.txt").is_file():
             self._note("labcloud: requirements.txt found in the source directory; labcloud does not install it "
                        "(it runs offline): the job uses the packages installed beside labcloud.")
         return argv, cwd, restored
 
-    def _checkpoint_sync(self, s3, instance: Instance, policy: SpotPolicy | None, restored: int):
+    def _checkpoint_sync(self, s3, instance: Instance, policy: SpotPolicy | None, restored: dict[str, str]):
         checkpoint = self.job.get("CheckpointConfig")
         if not checkpoint:
             return None
         if restored:
-            self._note(f"labcloud: restored {restored} checkpoint file(s) from {checkpoint['S3Uri']}")
+            self._note(f"labcloud: restored {len(restored)} checkpoint file(s) from {checkpoint['S3Uri']}")
 
         def on_checkpoint():
             if policy is not None and policy.interrupt_after_checkpoint():
                 self.interrupt_requested.set()
 
         sync = checkpoints.CheckpointSync(s3, checkpoint["S3Uri"], instance.checkpoint_dir, on_checkpoint)
-        sync.mark_restored()
+        sync.mark_restored(restored)
         return sync
 
     def _run_container(self, instance: Instance, argv, cwd, sync, tail) -> tuple[EndedBy, int]:
