@@ -196,7 +196,7 @@ class TrainingWorker(Worker):
         if not self._enter("Training"):
             return self._stopped_early()
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-        ended_by, exit_code = self._run_container(instance, argv, cwd, sync, tail)
+        ended_by, exit_code = self._run_container(instance, argv, cwd, sync, tail, policy)
         return self._conclude(s3, instance, ended_by, exit_code, argv, tail)
 
     def _new_instance(self) -> Instance:
@@ -249,7 +249,8 @@ class TrainingWorker(Worker):
         sync.mark_restored(restored)
         return sync
 
-    def _run_container(self, instance: Instance, argv, cwd, sync, tail) -> tuple[EndedBy, int]:
+    def _run_container(self, instance: Instance, argv, cwd, sync, tail,
+                       policy: SpotPolicy | None) -> tuple[EndedBy, int]:
         env = container.environment(instance.layout, self.job, instance.image, instance.script, self.ctx.endpoint_url)
         wrapped = isolation.wrap(argv, instance.folder, cwd)
         ran_before = self._run_state().container_seconds
@@ -262,7 +263,7 @@ class TrainingWorker(Worker):
         reader.start()
         if sync:
             sync.start()
-        ended_by = self._supervise(started, ran_before)
+        ended_by = self._supervise(started, ran_before, policy)
         exit_code = self.process.wait()
         # What the script left running (a data loader, a background helper) ends with the job, and lets go
         # of the output pipe.
@@ -276,7 +277,7 @@ class TrainingWorker(Worker):
         self.process = None
         return ended_by, exit_code
 
-    def _supervise(self, started: float, ran_before: float) -> EndedBy:
+    def _supervise(self, started: float, ran_before: float, policy: SpotPolicy | None) -> EndedBy:
         """Wait for the process to end, ending it first if asked to. Returns why it ended."""
         grace = self.ctx.settings.stop_grace_seconds
         beat = started
@@ -300,6 +301,9 @@ class TrainingWorker(Worker):
                 self._note(f"labcloud: stopping the job ({reason.value}): SIGTERM, then SIGKILL after {grace:g} s")
                 processes.terminate_group(self.process, grace)
                 return reason
+            if (policy is not None and not self.interrupt_requested.is_set()
+                    and policy.interrupt_while_running(time.monotonic() - started)):
+                self.interrupt_requested.set()
             if self.interrupt_requested.is_set():
                 self._note(f"labcloud: spot interruption (simulated): SIGTERM, then SIGKILL after {grace:g} s")
                 processes.terminate_group(self.process, grace)
