@@ -43,9 +43,14 @@ def download_prefix(s3, uri: str, dest: Path) -> int:
     As in SageMaker's File mode, `s3://b/data/train` matches `data/train/x.csv` (kept as `x.csv`) and
     `data/train.csv` (kept as `train.csv`): keys below a folder keep their path inside it.
     """
+    return len(download_objects(s3, uri, dest))
+
+
+def download_objects(s3, uri: str, dest: Path) -> dict[str, str]:
+    """download_prefix(), returning what it wrote: {path inside dest, '/'-separated: the object's key}."""
     bucket, prefix = split_s3_uri(uri)
     directory = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
-    count = 0
+    written = {}
     for obj in list_keys(s3, bucket, prefix):
         key = obj["Key"]
         if key.endswith("/"):
@@ -56,8 +61,8 @@ def download_prefix(s3, uri: str, dest: Path) -> int:
         target = local_target(dest, relative, key)
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(target))
-        count += 1
-    return count
+        written[target.relative_to(dest).as_posix()] = key
+    return written
 
 
 class DownloadError(Exception):

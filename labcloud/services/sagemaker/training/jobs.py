@@ -25,6 +25,7 @@ from labcloud.core.errors import ValidationException
 from labcloud.protocols.pagination import list_page
 from labcloud.runtime.images import resolve
 from labcloud.runtime.training import isolation
+from labcloud.runtime.training.spot import InvalidSpotTag, tagged_interruptions
 from labcloud.services.sagemaker.exceptions import ResourceInUse
 from labcloud.services.sagemaker.job_family import JobFamily
 from labcloud.services.sagemaker.roles import check_assumable
@@ -55,6 +56,10 @@ def check_request(params: dict, ctx) -> tuple[dict, dict]:
     try:
         compile_definitions(spec.get("MetricDefinitions"))  # refused now rather than in the job's log later
     except InvalidMetricRegex as err:
+        raise ValidationException(str(err)) from None
+    try:
+        tagged_interruptions(params.get("Tags"))  # a mistyped value is refused, not read as no interruptions
+    except InvalidSpotTag as err:
         raise ValidationException(str(err)) from None
     stopping = dict(params.get("StoppingCondition") or {})
     stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)

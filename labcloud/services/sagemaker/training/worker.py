@@ -196,7 +196,7 @@ class TrainingWorker(Worker):
         if not self._enter("Training"):
             return self._stopped_early()
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-        ended_by, exit_code = self._run_container(instance, argv, cwd, sync, tail)
+        ended_by, exit_code = self._run_container(instance, argv, cwd, sync, tail, policy)
         return self._conclude(s3, instance, ended_by, exit_code, argv, tail)
 
     def _new_instance(self) -> Instance:
@@ -221,35 +221,36 @@ class TrainingWorker(Worker):
         script = container.ScriptMode.from_hyperparameters(self.job.get("HyperParameters"))
         return Instance(folder, layout, image, script, checkpoint_dir)
 
-    def _download(self, s3, instance: Instance) -> tuple[list[str], str, int]:
+    def _download(self, s3, instance: Instance) -> tuple[list[str], str, dict[str, str]]:
         """Channels, code and checkpoints into the instance; returns (argv, cwd, checkpoints restored)."""
         container.download_channels(s3, instance.layout, self.job)
         if instance.script is not None:
             container.download_code(s3, instance.layout, instance.script)
         argv, cwd = container.command(instance.layout, instance.image, instance.script)
         checkpoint = self.job.get("CheckpointConfig")
-        restored = checkpoints.restore(s3, checkpoint["S3Uri"], instance.checkpoint_dir) if checkpoint else 0
+        restored = checkpoints.restore(s3, checkpoint["S3Uri"], instance.checkpoint_dir) if checkpoint else {}
         if instance.script is not None and instance.layout.path("code", "requirements.txt").is_file():
             self._note("labcloud: requirements.txt found in the source directory; labcloud does not install it "
                        "(it runs offline): the job uses the packages installed beside labcloud.")
         return argv, cwd, restored
 
-    def _checkpoint_sync(self, s3, instance: Instance, policy: SpotPolicy | None, restored: int):
+    def _checkpoint_sync(self, s3, instance: Instance, policy: SpotPolicy | None, restored: dict[str, str]):
         checkpoint = self.job.get("CheckpointConfig")
         if not checkpoint:
             return None
         if restored:
-            self._note(f"labcloud: restored {restored} checkpoint file(s) from {checkpoint['S3Uri']}")
+            self._note(f"labcloud: restored {len(restored)} checkpoint file(s) from {checkpoint['S3Uri']}")
 
         def on_checkpoint():
             if policy is not None and policy.interrupt_after_checkpoint():
                 self.interrupt_requested.set()
 
         sync = checkpoints.CheckpointSync(s3, checkpoint["S3Uri"], instance.checkpoint_dir, on_checkpoint)
-        sync.mark_restored()
+        sync.mark_restored(restored)
         return sync
 
-    def _run_container(self, instance: Instance, argv, cwd, sync, tail) -> tuple[EndedBy, int]:
+    def _run_container(self, instance: Instance, argv, cwd, sync, tail,
+                       policy: SpotPolicy | None) -> tuple[EndedBy, int]:
         env = container.environment(instance.layout, self.job, instance.image, instance.script, self.ctx.endpoint_url)
         wrapped = isolation.wrap(argv, instance.folder, cwd)
         ran_before = self._run_state().container_seconds
@@ -262,7 +263,7 @@ class TrainingWorker(Worker):
         reader.start()
         if sync:
             sync.start()
-        ended_by = self._supervise(started, ran_before)
+        ended_by = self._supervise(started, ran_before, policy)
         exit_code = self.process.wait()
         # What the script left running (a data loader, a background helper) ends with the job, and lets go
         # of the output pipe.
@@ -276,7 +277,7 @@ class TrainingWorker(Worker):
         self.process = None
         return ended_by, exit_code
 
-    def _supervise(self, started: float, ran_before: float) -> EndedBy:
+    def _supervise(self, started: float, ran_before: float, policy: SpotPolicy | None) -> EndedBy:
         """Wait for the process to end, ending it first if asked to. Returns why it ended."""
         grace = self.ctx.settings.stop_grace_seconds
         beat = started
@@ -300,6 +301,9 @@ class TrainingWorker(Worker):
                 self._note(f"labcloud: stopping the job ({reason.value}): SIGTERM, then SIGKILL after {grace:g} s")
                 processes.terminate_group(self.process, grace)
                 return reason
+            if (policy is not None and not self.interrupt_requested.is_set()
+                    and policy.interrupt_while_running(time.monotonic() - started)):
+                self.interrupt_requested.set()
             if self.interrupt_requested.is_set():
                 self._note(f"labcloud: spot interruption (simulated): SIGTERM, then SIGKILL after {grace:g} s")
                 processes.terminate_group(self.process, grace)
