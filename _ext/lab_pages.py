@@ -45,7 +45,7 @@ STUDENT_VIEW_NOTE = (
     "see are the ones you can run yourself. To do the lab, download this notebook (the download "
     "button at the top of the page, `.ipynb`) into the lab's folder, `labs/<lab>/` of the course's "
     "files, and open it with `jupyter lab`. It is the notebook you hand in: submit it the way your "
-    "instructor says (nbgrader's Assignments tab, or Gradescope); the autograder grades it as it is.\n"
+    "instructor says (your LMS, or nbgrader's Assignments tab); the autograder grades it as it is.\n"
     "```"
 )
 
